@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# demo.sh [PGMEDIC] - a throwaway PostgreSQL 15 with a seeded incident, and
+# pgmedic working on it.  Stops and removes everything it started, also on
+# error or Ctrl-C.  Run it with `make demo`.
+#
+# The incident (what the runbook's three alerts are about):
+#   - a connection leak: 12 idle sessions of application "billing-worker"
+#   - a lock chain: "checkout" holds a row lock idle in transaction, two
+#     sessions queue behind it
+#   - a slow query: a report running pg_sleep past the slow threshold
+# max_connections is 23 (20 usable), so 17 client sessions make 85 %.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bin=${1:-$here/../build/pgmedic}
+root=$(mktemp -d /tmp/pgmedic-demo.XXXXXX)
+chmod 755 "$root"
+pids=()
+
+cleanup() {
+    local pid
+    # The psql sessions, and the sleeps that keep their input open.
+    for pid in "${pids[@]+"${pids[@]}"}" $(cat "$root/sleepers" 2>/dev/null); do
+        kill "$pid" 2>/dev/null || true
+    done
+    "$here/tmp-pg" stop-all "$root" >/dev/null 2>&1 || true
+    rm -rf "$root"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@" || printf '(exit status %d)\n' $?; }
+
+say "starting a throwaway PostgreSQL 15 (max_connections = 23)"
+eval "$("$here/tmp-pg" start --root "$root" --set max_connections=23 --set log_statement=none)"
+export PGHOST PGPORT PGUSER PGDATABASE=postgres
+echo "socket $PGHOST, port $PGPORT"
+
+# A session that runs SQL and then stays open, as its application.
+hold() {
+    local app=$1 sql=$2
+    (
+        printf '%s\n' "$sql"
+        echo "$BASHPID" >>"$root/sleepers"
+        exec sleep 600
+    ) | PGAPPNAME=$app psql -X -q -v ON_ERROR_STOP=0 >/dev/null 2>&1 &
+    pids+=($!)
+}
+
+psql -X -q -c "CREATE TABLE orders (id int PRIMARY KEY, total numeric); INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;"
+
+say "seeding the incident"
+for _ in $(seq 1 12); do hold billing-worker "SELECT 1;"; done
+hold checkout "BEGIN; UPDATE orders SET total = total + 1 WHERE id = 42;"
+sleep 0.3
+hold checkout "UPDATE orders SET total = total + 2 WHERE id = 42;"
+sleep 0.3
+hold refunds "UPDATE orders SET total = total - 1 WHERE id = 42;"
+hold reporting "SELECT pg_sleep(600);"
+hold reporting "SELECT pg_sleep(600);"
+
+# Wait until the load is in place: 17 clients, 2 waiting on a lock.
+for _ in $(seq 1 100); do
+    n=$(psql -X -At -c "SELECT count(*) FILTER (WHERE backend_type = 'client backend') || ' ' || count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
+    [ "$n" = "17 2" ] && break
+    sleep 0.1
+done
+echo "17 client sessions: 12 idle (billing-worker), 1 idle in transaction holding a lock,"
+echo "2 waiting behind it, 2 running pg_sleep"
+sleep 2.2
+
+say "runbook §3: is the database up?"
+run "$bin" status
+
+say "the alerts (slow_query_warning lowered to 2s for the demo)"
+run "$bin" check --set slow_query_warning=2s
+
+say "the same as a Nagios plugin"
+run "$bin" check --set slow_query_warning=2s --format nagios
+
+say "what the snapshot saw of the lock chain"
+"$bin" snapshot --set slow_query_warning=2s |
+    python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for x in s["sessions"]:
+    print("  pid %-7d %-16s %-22s blocked by %-14s %s" % (x["pid"], x["application"], x["state"], x["blocked_by"] or "-", (x["query"] or "")[:50]))
+' 2>/dev/null || "$bin" snapshot | head -40
+
+say "when the server is gone"
+"$here/tmp-pg" stop-all "$root" >/dev/null 2>&1
+run "$bin" check --set connect_timeout=2s
+
+say "done: everything started by the demo is stopped and removed"

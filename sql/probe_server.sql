@@ -1,0 +1,28 @@
+-- probe_server: who the server is, its slots, and the client counts.
+-- pgmedic's own backend is never counted.  No parameters.
+WITH a AS (
+    SELECT state, wait_event_type, query_start, xact_start
+    FROM pg_catalog.pg_stat_activity
+    WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
+)
+SELECT pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1) AS version,
+       pg_catalog.current_setting('server_version_num')::int4 AS version_num,
+       EXTRACT(epoch FROM pg_catalog.now() - pg_catalog.pg_postmaster_start_time())::float8 AS uptime_s,
+       pg_catalog.pg_is_in_recovery() AS in_recovery,
+       pg_catalog.current_database()::text AS database,
+       CURRENT_USER::text AS role,
+       (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) AS is_superuser,
+       pg_catalog.pg_has_role(CURRENT_USER, 'pg_monitor', 'USAGE') AS has_pg_monitor,
+       pg_catalog.pg_backend_pid()::int4 AS own_pid,
+       pg_catalog.current_setting('max_connections')::int8 AS max_connections,
+       pg_catalog.current_setting('superuser_reserved_connections')::int8 AS superuser_reserved,
+       COALESCE(pg_catalog.current_setting('reserved_connections', true), '0')::int8 AS reserved,
+       (SELECT count(*) FROM a)::int8 AS n_clients,
+       (SELECT count(*) FROM a WHERE state = 'active')::int8 AS n_active,
+       (SELECT count(*) FROM a WHERE state = 'idle')::int8 AS n_idle,
+       (SELECT count(*) FROM a WHERE state LIKE 'idle in transaction%')::int8 AS n_idle_in_transaction,
+       (SELECT count(*) FROM a WHERE wait_event_type = 'Lock')::int8 AS n_waiting_lock,
+       COALESCE((SELECT EXTRACT(epoch FROM pg_catalog.max(pg_catalog.now() - query_start))
+                 FROM a WHERE state = 'active'), 0)::float8 AS longest_query_s,
+       COALESCE((SELECT EXTRACT(epoch FROM pg_catalog.max(pg_catalog.now() - xact_start))
+                 FROM a), 0)::float8 AS longest_xact_s

@@ -1,0 +1,105 @@
+/*
+ * cmd.h - the commands, and what they share: options like psql's, the
+ * configuration, and the connection they lead to.
+ *
+ * Only main() and src/cmd/ print errors or choose exit codes.  Exit codes
+ * are Nagios's everywhere: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage
+ * errors and internal failures).
+ */
+#ifndef PGMEDIC_CMD_CMD_H
+#define PGMEDIC_CMD_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "conf/conf.h"
+#include "pg/conn.h"
+#include "pg/probe.h"
+#include "render/render.h"
+
+enum
+{
+    EXIT_OK = 0,
+    EXIT_WARNING = 1,
+    EXIT_CRITICAL = 2,
+    EXIT_UNKNOWN = 3
+};
+
+/* Which shared options a command takes. */
+enum
+{
+    OPT_CONNECT = 1 << 0, /* -h -p -U -d -t */
+    OPT_FORMAT = 1 << 1,  /* --format */
+    OPT_FROM = 1 << 2,    /* --from FILE */
+    OPT_NAGIOS = 1 << 3   /* --format nagios allowed */
+};
+
+typedef struct
+{
+    const char *command;
+    const char *host, *port, *user, *dbname;
+    const char *config_path;
+    const char *target;
+    const char *from;
+    Format format;
+    const char **sets;
+    int n_sets;
+} CmdOptions;
+
+/* Everything a command needs once its options are parsed. */
+typedef struct
+{
+    CmdOptions opts;
+    Config conf;
+    ConnSpec *spec; /* NULL with --from */
+    ConnOptions conn_opts;
+    ProbeOptions probe_opts;
+    TextStyle style;
+} CmdContext;
+
+/*
+ * A command's help: what it does (one line), its usage line, its own
+ * options (may be NULL), and examples.
+ */
+typedef struct
+{
+    const char *name;
+    const char *summary;
+    const char *usage;
+    const char *options;
+    const char *examples;
+    unsigned accepts; /* OPT_* */
+} CmdHelp;
+
+/*
+ * Parses argv (argv[0] is the command name) and sets up the context: config
+ * file, --set overrides, the target and connection options.  Handles --help.
+ * Returns -1 when the command should exit with *exit_code (usage error, or
+ * help printed).
+ */
+int cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit_code);
+
+/* Releases what cmd_setup() built. */
+void cmd_teardown(CmdContext *ctx);
+
+/*
+ * Takes the snapshot the command works on: from --from FILE, or a probe of
+ * the target.  -1 on failure (printed), in which case exit 3.
+ */
+int cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap);
+
+/* Writes buf to stdout; prints the error and returns -1 on failure. */
+int cmd_emit(StrBuf *buf);
+
+/* Prints a usage error with the hint to run --help; returns EXIT_UNKNOWN. */
+int cmd_usage_error(const char *command, const char *fmt, ...) PM_PRINTF(2, 3);
+
+/* The commands. */
+int cmd_status(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+
+/* Prints the top-level help. */
+void cmd_print_main_help(void);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * common.c - options, configuration and connection shared by the commands.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "core/snapshot_json.h"
+#include "util/alloc.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "version.h"
+
+enum
+{
+    LONG_SET = 256,
+    LONG_FORMAT,
+    LONG_FROM,
+    LONG_HELP,
+    LONG_VERSION
+};
+
+static const struct option long_options[] = {
+    {"host", required_argument, NULL, 'h'},
+    {"port", required_argument, NULL, 'p'},
+    {"username", required_argument, NULL, 'U'},
+    {"dbname", required_argument, NULL, 'd'},
+    {"config", required_argument, NULL, 'c'},
+    {"target", required_argument, NULL, 't'},
+    {"set", required_argument, NULL, LONG_SET},
+    {"format", required_argument, NULL, LONG_FORMAT},
+    {"from", required_argument, NULL, LONG_FROM},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, LONG_HELP},
+    {"version", no_argument, NULL, LONG_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Snapshot files are capped: a huge file is a mistake, not a snapshot. */
+#define MAX_SNAPSHOT_BYTES (256u * 1024 * 1024)
+
+int
+cmd_usage_error(const char *command, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    (void) command; /* the hint is the same everywhere (STYLE.md §7) */
+    pm_log_error("%s", msg);
+    pm_log_hint("Try \"pgmedic --help\" for more information.");
+    return EXIT_UNKNOWN;
+}
+
+static const char common_connect_help[] =
+    "\nConnection options (as psql; PG* environment, service file and .pgpass apply):\n"
+    "  -h, --host=HOST          database server host or socket directory\n"
+    "  -p, --port=PORT          database server port\n"
+    "  -U, --username=USER      database user name\n"
+    "  -d, --dbname=DBNAME      database name, or a conninfo string or URI\n"
+    "  -c, --config=FILE        configuration file (INI; see \"Configuration\" below)\n"
+    "  -t, --target=NAME        use the [target NAME] section of the configuration\n";
+
+static const char common_general_help[] =
+    "\nGeneral options:\n"
+    "      --set=KEY=VALUE      override one configuration key for this run,\n"
+    "                           e.g. --set slow_query_warning=10s (repeatable)\n"
+    "  -v, --verbose            more messages on stderr (repeat for debug)\n"
+    "  -q, --quiet              only errors on stderr\n"
+    "      --help               show this help, then exit\n"
+    "      --version            output version information, then exit\n";
+
+static const char exit_help[] =
+    "\nExit status: 0 OK, 1 WARNING, 2 CRITICAL (an alert fired, or the server\n"
+    "could not be reached), 3 UNKNOWN (usage error or internal failure).\n";
+
+static void
+print_help(const CmdHelp *help)
+{
+    printf("pgmedic %s - %s\n\nUsage:\n  %s\n", help->name, help->summary, help->usage);
+    if (help->options)
+        printf("\nOptions:\n%s", help->options);
+    if (help->accepts & OPT_FORMAT)
+        printf("      --format=FORMAT      output format: text (default), json%s\n",
+               (help->accepts & OPT_NAGIOS) ? ", nagios" : "");
+    if (help->accepts & OPT_FROM)
+        printf("      --from=FILE          work on a snapshot saved by \"pgmedic snapshot\"\n"
+               "                           (\"-\" reads standard input) instead of a server\n");
+    if (help->accepts & OPT_CONNECT)
+        fputs(common_connect_help, stdout);
+    fputs(common_general_help, stdout);
+    fputs(exit_help, stdout);
+    if (help->examples)
+        printf("\nExamples:\n%s", help->examples);
+    printf("\nReport bugs and read the runbook mapping in README.md.\n");
+}
+
+static int
+parse_format(const char *text, const CmdHelp *help, Format *out)
+{
+    if (strcmp(text, "text") == 0)
+        *out = FORMAT_TEXT;
+    else if (strcmp(text, "json") == 0)
+        *out = FORMAT_JSON;
+    else if (strcmp(text, "nagios") == 0 && (help->accepts & OPT_NAGIOS))
+        *out = FORMAT_NAGIOS;
+    else
+        return -1;
+    return 0;
+}
+
+/* The target a run uses: --target, else the config's only one, else none. */
+static int
+select_target(CmdContext *ctx, const Target **out)
+{
+    const CmdOptions *o = &ctx->opts;
+
+    *out = NULL;
+    if (o->target != NULL)
+    {
+        *out = conf_target(&ctx->conf, o->target);
+        if (*out == NULL)
+        {
+            if (o->config_path == NULL)
+                pm_log_error("target \"%s\" needs a configuration file", o->target);
+            else
+                pm_log_error("target \"%s\" is not defined in \"%s\"", o->target,
+                             o->config_path);
+            pm_log_hint("Define it in a [target %s] section and pass the file with -c.",
+                        o->target);
+            return -1;
+        }
+        return 0;
+    }
+    if (ctx->conf.n_targets == 1)
+        *out = &ctx->conf.targets[0];
+    else if (ctx->conf.n_targets > 1 && o->host == NULL && o->dbname == NULL && o->port == NULL)
+    {
+        pm_log_error("configuration file \"%s\" defines %zu targets", o->config_path,
+                     ctx->conf.n_targets);
+        pm_log_hint("Choose one with --target NAME, for example --target %s.",
+                    ctx->conf.targets[0].name);
+        return -1;
+    }
+    return 0;
+}
+
+int
+cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit_code)
+{
+    CmdOptions *o = &ctx->opts;
+    const Target *target;
+    PmError err;
+    int c, verbosity = 0, i;
+
+    memset(ctx, 0, sizeof(*ctx));
+    o->command = help->name;
+    o->format = FORMAT_TEXT;
+    o->sets = pm_xmalloc(sizeof(char *) * (size_t) (argc > 0 ? argc : 1));
+    conf_init(&ctx->conf);
+    *exit_code = EXIT_UNKNOWN;
+
+    /* --help and --version win over everything else on the line. */
+    for (i = 1; i < argc; i++)
+    {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-?") == 0)
+        {
+            print_help(help);
+            *exit_code = EXIT_OK;
+            return -1;
+        }
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
+        {
+            printf("pgmedic %s\n", PGMEDIC_VERSION);
+            *exit_code = EXIT_OK;
+            return -1;
+        }
+    }
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h:p:U:d:c:t:vq", long_options, NULL)) != -1)
+    {
+        switch (c)
+        {
+        case 'h':
+            o->host = optarg;
+            break;
+        case 'p':
+            o->port = optarg;
+            break;
+        case 'U':
+            o->user = optarg;
+            break;
+        case 'd':
+            o->dbname = optarg;
+            break;
+        case 'c':
+            o->config_path = optarg;
+            break;
+        case 't':
+            o->target = optarg;
+            break;
+        case LONG_SET:
+            o->sets[o->n_sets++] = optarg;
+            break;
+        case LONG_FORMAT:
+            if (!(help->accepts & OPT_FORMAT) || parse_format(optarg, help, &o->format) != 0)
+            {
+                if (!(help->accepts & OPT_FORMAT))
+                    cmd_usage_error(help->name, "command \"%s\" has no --format option",
+                                    help->name);
+                else
+                    cmd_usage_error(help->name, "unrecognized format \"%s\"", optarg);
+                return -1;
+            }
+            break;
+        case LONG_FROM:
+            if (!(help->accepts & OPT_FROM))
+            {
+                cmd_usage_error(help->name, "command \"%s\" has no --from option", help->name);
+                return -1;
+            }
+            o->from = optarg;
+            break;
+        case 'v':
+            verbosity++;
+            break;
+        case 'q':
+            verbosity = -1;
+            break;
+        case ':':
+            cmd_usage_error(help->name, "option \"%s\" requires a value", argv[optind - 1]);
+            return -1;
+        default:
+            if (optopt != 0)
+                cmd_usage_error(help->name, "unrecognized option \"-%c\"", optopt);
+            else
+                cmd_usage_error(help->name, "unrecognized option \"%s\"", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc)
+    {
+        cmd_usage_error(help->name, "too many command-line arguments (first is \"%s\")",
+                        argv[optind]);
+        return -1;
+    }
+    if (verbosity < 0)
+        pm_log_set_level(LOG_LEVEL_ERROR);
+    else if (verbosity == 1)
+        pm_log_set_level(LOG_LEVEL_INFO);
+    else if (verbosity > 1)
+        pm_log_set_level(LOG_LEVEL_DEBUG);
+
+    if (o->from != NULL && (o->host || o->port || o->user || o->dbname || o->target))
+    {
+        cmd_usage_error(help->name, "--from cannot be combined with connection options");
+        return -1;
+    }
+
+    if (o->config_path == NULL)
+        o->config_path = getenv("PGMEDIC_CONFIG");
+    if (o->config_path != NULL && conf_load(&ctx->conf, o->config_path, &err) != 0)
+    {
+        pm_log_pm_error(&err);
+        return -1;
+    }
+    for (i = 0; i < o->n_sets; i++)
+    {
+        if (conf_set(&ctx->conf, o->sets[i], &err) != 0)
+        {
+            pm_log_pm_error(&err);
+            return -1;
+        }
+    }
+    if (ctx->conf.thresholds.connections_warning > ctx->conf.thresholds.connections_critical ||
+        ctx->conf.thresholds.slow_query_warning_ms > ctx->conf.thresholds.slow_query_critical_ms)
+    {
+        pm_log_error("a warning threshold is above its critical threshold");
+        pm_log_hint("Check connections_warning/critical and slow_query_warning/critical.");
+        return -1;
+    }
+
+    ctx->conn_opts.connect_timeout_ms = ctx->conf.connect_timeout_ms;
+    ctx->conn_opts.query_timeout_ms = ctx->conf.query_timeout_ms;
+    ctx->conn_opts.read_only = true;
+    ctx->probe_opts = probe_options_default();
+    ctx->probe_opts.slow_threshold_s =
+        (double) (ctx->conf.thresholds.slow_query_warning_ms < ctx->conf.thresholds.lock_wait_ms
+                      ? ctx->conf.thresholds.slow_query_warning_ms
+                      : ctx->conf.thresholds.lock_wait_ms) /
+        1000.0;
+    ctx->style.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+
+    if (o->from == NULL && (help->accepts & OPT_CONNECT))
+    {
+        if (select_target(ctx, &target) != 0)
+            return -1;
+        ctx->spec = connspec_new(target ? target->conninfo : NULL, o->dbname, o->host, o->port,
+                                 o->user, &err);
+        if (ctx->spec == NULL)
+        {
+            pm_log_pm_error(&err);
+            return -1;
+        }
+    }
+    *exit_code = EXIT_OK;
+    return 0;
+}
+
+void
+cmd_teardown(CmdContext *ctx)
+{
+    connspec_free(ctx->spec);
+    conf_free(&ctx->conf);
+    free(ctx->opts.sets);
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+int
+cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap)
+{
+    PmError err;
+
+    if (ctx->opts.from != NULL)
+    {
+        StrBuf text = STRBUF_INIT;
+        int rc = pm_read_file(ctx->opts.from, MAX_SNAPSHOT_BYTES, &text, &err);
+
+        if (rc == 0)
+            rc = snapshot_json_read(strbuf_str(&text), text.len, ctx->opts.from, arena, snap, &err);
+        strbuf_free(&text);
+        if (rc != 0)
+            pm_log_pm_error(&err);
+        return rc;
+    }
+    if (probe_snapshot(ctx->spec, &ctx->conn_opts, &ctx->probe_opts, arena, snap, &err) != 0)
+    {
+        pm_log_pm_error(&err);
+        return -1;
+    }
+    if (snap->failure == CONN_NO_ATTEMPT)
+    {
+        pm_log_error("invalid connection options: %s", snap->failure_message);
+        return -1;
+    }
+    pm_log_info("snapshot of %s in %.1f ms (connect %.1f ms)", snap->target,
+                snap->probe_s * 1000.0, snap->connect_s * 1000.0);
+    return 0;
+}
+
+int
+cmd_emit(StrBuf *buf)
+{
+    PmError err;
+
+    if (pm_write_stdout(buf, &err) != 0)
+    {
+        pm_log_pm_error(&err);
+        return -1;
+    }
+    return 0;
+}

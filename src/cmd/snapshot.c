@@ -1,0 +1,51 @@
+/*
+ * snapshot.c - pgmedic snapshot: the raw snapshot as JSON, to save, share,
+ * replay with --from, or use as a test fixture.
+ */
+#include "cmd/cmd.h"
+#include "util/log.h"
+
+static const CmdHelp help = {
+    .name = "snapshot",
+    .summary = "print the raw snapshot of a server as JSON",
+    .usage = "pgmedic snapshot [OPTION]...",
+    .options = NULL,
+    .examples = "  pgmedic snapshot -d pivotal_flow > before.json\n"
+                "  pgmedic check --from before.json\n"
+                "\nThe snapshot is taken in one round trip on one read-only connection;\n"
+                "pgmedic's own session is never part of it.  Exit status 2 when the server\n"
+                "could not be reached (the snapshot then says why).\n",
+    .accepts = OPT_CONNECT | OPT_FROM,
+};
+
+int
+cmd_snapshot(int argc, char **argv)
+{
+    CmdContext ctx;
+    Arena *arena = NULL;
+    Snapshot snap;
+    StrBuf out = STRBUF_INIT;
+    int exit_code;
+
+    if (cmd_setup(argc, argv, &help, &ctx, &exit_code) != 0)
+        goto done;
+    exit_code = EXIT_UNKNOWN;
+    arena = arena_new();
+    if (arena == NULL)
+    {
+        pm_log_error("out of memory");
+        goto done;
+    }
+    if (cmd_take_snapshot(&ctx, arena, &snap) != 0)
+        goto done;
+    render_snapshot_json(&out, &snap);
+    if (cmd_emit(&out) != 0)
+        goto done;
+    exit_code = snap.failure == CONN_OK ? EXIT_OK : EXIT_CRITICAL;
+
+done:
+    strbuf_free(&out);
+    arena_free(arena);
+    cmd_teardown(&ctx);
+    return exit_code;
+}

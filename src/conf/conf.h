@@ -1,0 +1,71 @@
+/*
+ * conf.h - configuration: defaults, the INI file, and --set overrides.
+ *
+ * Precedence: defaults < file < PG* environment (libpq's own) < command line.
+ * Every key is described once, in the table in conf.c (section, key, type,
+ * default, range); the file parser and --set both go through it.  A Config is
+ * built at start-up and owns its strings; conf_free() releases them.
+ */
+#ifndef PGMEDIC_CONF_CONF_H
+#define PGMEDIC_CONF_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/thresholds.h"
+#include "util/compiler.h"
+#include "util/error.h"
+
+typedef struct
+{
+    char *name;
+    char *conninfo; /* may hold a password: never print it */
+    char *restart_command;
+    char *reset_pool_command;
+    int64_t restart_timeout_ms;
+} Target;
+
+
+typedef struct
+{
+    char *protect_applications; /* comma list */
+    char *protect_roles;
+    int64_t max_terminations;
+} Safety;
+
+typedef struct
+{
+    char *store;
+    char *listen;
+    int64_t interval_ms;
+    int64_t connect_timeout_ms;
+    int64_t query_timeout_ms;
+    Thresholds thresholds;
+    Safety safety;
+    Target *targets;
+    size_t n_targets;
+} Config;
+
+/* Fills *conf with the defaults.  Exits on out of memory (start-up only). */
+void conf_init(Config *conf);
+
+/* Reads an INI file over the current values; -1 with *err ("FILE:LINE: ..."). */
+int conf_load(Config *conf, const char *path, PmError *err) PM_MUST_CHECK;
+
+/*
+ * Applies "KEY=VALUE" (from --set).  KEY is "section.key", or a bare key that
+ * names exactly one key of [pgmedic], [thresholds] or [safety].
+ */
+int conf_set(Config *conf, const char *assignment, PmError *err) PM_MUST_CHECK;
+
+/* The target called name, or NULL. */
+const Target *conf_target(const Config *conf, const char *name);
+
+/* Prints every key with its default, by section, as an INI file. */
+void conf_print_keys(FILE *out);
+
+/* Releases every string; the struct may then be conf_init()ed again. */
+void conf_free(Config *conf);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * snapshot.c - small questions asked of a snapshot.
+ */
+#include "core/snapshot.h"
+
+#include <string.h>
+
+#include "util/compiler.h"
+
+static const char *const failure_names[] = {
+    [CONN_OK] = "ok",
+    [CONN_SERVER_DOWN] = "server_down",
+    [CONN_TIMEOUT] = "timeout",
+    [CONN_TOO_MANY_CLIENTS] = "too_many_clients",
+    [CONN_AUTH_FAILURE] = "auth_failure",
+    [CONN_DATABASE_MISSING] = "database_missing",
+    [CONN_STARTING_UP] = "starting_up",
+    [CONN_SHUTTING_DOWN] = "shutting_down",
+    [CONN_IN_RECOVERY] = "in_recovery",
+    [CONN_NO_ATTEMPT] = "no_attempt",
+    [CONN_ERROR] = "error",
+};
+
+const char *
+snapshot_failure_name(ConnFailure failure)
+{
+    if ((size_t) failure >= PM_LENGTHOF(failure_names) || failure_names[failure] == NULL)
+        return "error";
+    return failure_names[failure];
+}
+
+int
+snapshot_failure_from_name(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < PM_LENGTHOF(failure_names); i++)
+        if (strcmp(failure_names[i], name) == 0)
+            return (int) i;
+    return -1;
+}
+
+int64_t
+snapshot_usable_slots(const Snapshot *snap)
+{
+    int64_t usable = snap->max_connections - snap->superuser_reserved - snap->reserved;
+
+    return usable > 0 ? usable : 0;
+}
+
+const Setting *
+snapshot_setting(const Snapshot *snap, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < snap->n_settings; i++)
+        if (snap->settings[i].name && strcmp(snap->settings[i].name, name) == 0)
+            return &snap->settings[i];
+    return NULL;
+}
+
+const Session *
+snapshot_session(const Snapshot *snap, int32_t pid)
+{
+    size_t i;
+
+    for (i = 0; i < snap->n_sessions; i++)
+        if (snap->sessions[i].pid == pid)
+            return &snap->sessions[i];
+    return NULL;
+}
+
+bool
+snapshot_state_is_idle_in_xact(const char *state)
+{
+    return state != NULL && strncmp(state, "idle in transaction", 19) == 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * main.c - command dispatch only.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/log.h"
+#include "version.h"
+
+typedef struct
+{
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    {"status", cmd_status, "is the server up? like pg_isready, but honest (runbook §3)"},
+    {"check", cmd_check, "evaluate the three runbook alerts; --format nagios for Nagios"},
+    {"snapshot", cmd_snapshot, "print the raw snapshot as JSON (replay with --from)"},
+};
+
+/* The command run when none is named. */
+#define DEFAULT_COMMAND "check"
+
+void
+cmd_print_main_help(void)
+{
+    size_t i;
+
+    printf("pgmedic - the on-call medic for PostgreSQL: detects the runbook's alerts\n"
+           "(DatabaseConnectionFailure, DatabaseHighConnections, DatabaseSlowQueries)\n"
+           "and shows what it saw.\n\n"
+           "Usage:\n  pgmedic [COMMAND] [OPTION]...\n\nCommands:\n");
+    for (i = 0; i < PM_LENGTHOF(commands); i++)
+        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    printf("\nWithout a command, pgmedic runs \"%s\".\n"
+           "\"pgmedic COMMAND --help\" shows a command's options and examples.\n"
+           "\nConnection options are psql's: -h HOST -p PORT -U USER -d DBNAME (a conninfo\n"
+           "string or URI is allowed), and the PG* environment, service file and .pgpass.\n"
+           "-c FILE reads an INI configuration; --set KEY=VALUE overrides one key.\n"
+           "\nGeneral options:\n"
+           "  -v, --verbose  more messages on stderr (twice for debug)\n"
+           "  -q, --quiet    only errors on stderr\n"
+           "  --help         show this help (\"pgmedic COMMAND --help\" for a command's)\n"
+           "  --version      output version information, then exit\n"
+           "\nExit status (Nagios): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN or usage error.\n"
+           "\nExamples:\n"
+           "  pgmedic status -h /var/run/postgresql\n"
+           "  pgmedic check -d 'postgresql://pgmedic@db1/pivotal_flow' --format nagios\n"
+           "  pgmedic snapshot -d pivotal_flow > incident.json\n",
+           DEFAULT_COMMAND);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *name;
+    size_t i;
+
+    /* A closed pipe is an error to report, not a reason to die silently. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0 ||
+                      strcmp(argv[1], "help") == 0))
+    {
+        cmd_print_main_help();
+        return EXIT_OK;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
+    {
+        printf("pgmedic %s\n", PGMEDIC_VERSION);
+        return EXIT_OK;
+    }
+    if (argc < 2 || argv[1][0] == '-')
+    {
+        /* No command: run the default one with every argument. */
+        for (i = 0; i < PM_LENGTHOF(commands); i++)
+            if (strcmp(commands[i].name, DEFAULT_COMMAND) == 0)
+            {
+                char *name_arg = (char *) (uintptr_t) DEFAULT_COMMAND;
+
+                argv[0] = name_arg;
+                return commands[i].run(argc, argv);
+            }
+    }
+    name = argv[1];
+    for (i = 0; i < PM_LENGTHOF(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    return cmd_usage_error(NULL, "unrecognized command \"%s\"", name);
+}

@@ -1,0 +1,575 @@
+/*
+ * conn.c - connection options, bounded connects and failure classification.
+ */
+#include "pg/conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/pgconn_int.h"
+#include "util/clock.h"
+
+struct ConnSpec
+{
+    char **keywords; /* NULL-terminated, like values */
+    char **values;
+    size_t n;
+};
+
+static int
+spec_put(ConnSpec *spec, const char *keyword, const char *value)
+{
+    size_t i;
+    char *copy;
+
+    for (i = 0; i < spec->n; i++)
+    {
+        if (strcmp(spec->keywords[i], keyword) == 0)
+        {
+            copy = strdup(value);
+            if (copy == NULL)
+                return -1;
+            free(spec->values[i]);
+            spec->values[i] = copy;
+            return 0;
+        }
+    }
+    {
+        char **k = realloc(spec->keywords, (spec->n + 2) * sizeof(char *));
+        char **v;
+
+        if (k == NULL)
+            return -1;
+        spec->keywords = k;
+        v = realloc(spec->values, (spec->n + 2) * sizeof(char *));
+        if (v == NULL)
+            return -1;
+        spec->values = v;
+    }
+    spec->keywords[spec->n] = strdup(keyword);
+    spec->values[spec->n] = strdup(value);
+    if (spec->keywords[spec->n] == NULL || spec->values[spec->n] == NULL)
+    {
+        free(spec->keywords[spec->n]);
+        free(spec->values[spec->n]);
+        return -1;
+    }
+    spec->n++;
+    spec->keywords[spec->n] = NULL;
+    spec->values[spec->n] = NULL;
+    return 0;
+}
+
+static const char *
+spec_get(const ConnSpec *spec, const char *keyword)
+{
+    size_t i;
+
+    for (i = 0; i < spec->n; i++)
+        if (strcmp(spec->keywords[i], keyword) == 0)
+            return spec->values[i];
+    return NULL;
+}
+
+/* True when libpq would expand text as a conninfo string or URI. */
+static bool
+is_conninfo(const char *text)
+{
+    return strchr(text, '=') != NULL || strncmp(text, "postgresql://", 13) == 0 ||
+           strncmp(text, "postgres://", 11) == 0;
+}
+
+/* Adds the pairs of a conninfo string or URI; -1 with *err when malformed. */
+static int
+spec_put_conninfo(ConnSpec *spec, const char *conninfo, const char *what, PmError *err)
+{
+    PQconninfoOption *opts, *opt;
+    char *errmsg = NULL;
+
+    opts = PQconninfoParse(conninfo, &errmsg);
+    if (opts == NULL)
+    {
+        if (errmsg != NULL)
+        {
+            pm_error_set(err, "invalid connection string in %s: %s", what, errmsg);
+            PQfreemem(errmsg);
+        }
+        else
+            pm_error_set(err, "out of memory");
+        pm_error_hint(err, "Use \"host=... dbname=...\" or a postgresql:// URI.");
+        return -1;
+    }
+    for (opt = opts; opt->keyword != NULL; opt++)
+    {
+        if (opt->val != NULL && spec_put(spec, opt->keyword, opt->val) != 0)
+        {
+            PQconninfoFree(opts);
+            pm_error_set(err, "out of memory");
+            return -1;
+        }
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+ConnSpec *
+connspec_new(const char *target_conninfo, const char *dbname, const char *host, const char *port,
+             const char *user, PmError *err)
+{
+    ConnSpec *spec = calloc(1, sizeof(ConnSpec));
+
+    if (spec == NULL)
+        goto oom;
+    if (target_conninfo != NULL && target_conninfo[0] != '\0' &&
+        spec_put_conninfo(spec, target_conninfo, "the target's conninfo", err) != 0)
+        goto fail;
+    if (dbname != NULL)
+    {
+        if (is_conninfo(dbname))
+        {
+            if (spec_put_conninfo(spec, dbname, "-d", err) != 0)
+                goto fail;
+        }
+        else if (spec_put(spec, "dbname", dbname) != 0)
+            goto oom;
+    }
+    if (host != NULL && spec_put(spec, "host", host) != 0)
+        goto oom;
+    if (port != NULL && spec_put(spec, "port", port) != 0)
+        goto oom;
+    if (user != NULL && spec_put(spec, "user", user) != 0)
+        goto oom;
+    return spec;
+
+oom:
+    pm_error_set(err, "out of memory");
+fail:
+    connspec_free(spec);
+    return NULL;
+}
+
+void
+connspec_free(ConnSpec *spec)
+{
+    size_t i;
+
+    if (spec == NULL)
+        return;
+    for (i = 0; i < spec->n; i++)
+    {
+        free(spec->keywords[i]);
+        free(spec->values[i]);
+    }
+    free(spec->keywords);
+    free(spec->values);
+    free(spec);
+}
+
+void
+connspec_scrub(const ConnSpec *spec, char *text)
+{
+    const char *password = spec ? spec_get(spec, "password") : NULL;
+    size_t plen;
+    char *hit;
+
+    if (password == NULL || (plen = strlen(password)) == 0)
+        return;
+    while ((hit = strstr(text, password)) != NULL)
+    {
+        /* Replace by a fixed mask, shifting the rest of the text. */
+        static const char mask[] = "********";
+        size_t mlen = sizeof(mask) - 1;
+        size_t rest = strlen(hit + plen);
+
+        if (mlen <= plen)
+        {
+            memcpy(hit, mask, mlen);
+            memmove(hit + mlen, hit + plen, rest + 1);
+        }
+        else
+        {
+            /* Shorter password than the mask: mask it in place, same length. */
+            memset(hit, '*', plen);
+        }
+    }
+}
+
+ConnFailure
+pgconn_classify(const char *message)
+{
+    /* Both texts must appear (text2 may be NULL); the first match wins. */
+    static const struct
+    {
+        const char *text;
+        const char *text2;
+        ConnFailure failure;
+    } patterns[] = {
+        {"too many clients", NULL, CONN_TOO_MANY_CLIENTS},
+        {"remaining connection slots are reserved", NULL, CONN_TOO_MANY_CLIENTS},
+        {"connection slots are reserved", NULL, CONN_TOO_MANY_CLIENTS},
+        {"the database system is starting up", NULL, CONN_STARTING_UP},
+        {"the database system is not yet accepting connections", NULL, CONN_STARTING_UP},
+        {"the database system is shutting down", NULL, CONN_SHUTTING_DOWN},
+        {"the database system is in recovery mode", NULL, CONN_IN_RECOVERY},
+        {"password authentication failed", NULL, CONN_AUTH_FAILURE},
+        {"authentication failed", NULL, CONN_AUTH_FAILURE},
+        {"no pg_hba.conf entry", NULL, CONN_AUTH_FAILURE},
+        {"no password supplied", NULL, CONN_AUTH_FAILURE},
+        {"fe_sendauth", NULL, CONN_AUTH_FAILURE},
+        {"pg_hba.conf rejects connection", NULL, CONN_AUTH_FAILURE},
+        {"role \"", "does not exist", CONN_AUTH_FAILURE}, /* role "x" does not exist */
+        {"database \"", "does not exist", CONN_DATABASE_MISSING},
+        {"timeout expired", NULL, CONN_TIMEOUT},
+        {"Connection refused", NULL, CONN_SERVER_DOWN},
+        {"No such file or directory", NULL, CONN_SERVER_DOWN},
+        {"server closed the connection unexpectedly", NULL, CONN_SERVER_DOWN},
+        {"could not connect to server", NULL, CONN_SERVER_DOWN},
+        {"Connection reset by peer", NULL, CONN_SERVER_DOWN},
+        {"could not translate host name", NULL, CONN_SERVER_DOWN},
+        {"Network is unreachable", NULL, CONN_SERVER_DOWN},
+        {"No route to host", NULL, CONN_SERVER_DOWN},
+    };
+    size_t i;
+
+    for (i = 0; i < PM_LENGTHOF(patterns); i++)
+        if (strstr(message, patterns[i].text) != NULL &&
+            (patterns[i].text2 == NULL || strstr(message, patterns[i].text2) != NULL))
+            return patterns[i].failure;
+    return CONN_ERROR;
+}
+
+/*
+ * libpq's text for a failed connection, made one line: the last attempt when
+ * it tried several hosts or addresses, without the "connection to server ...
+ * failed:" prefix (the target label says where) and the "FATAL:" tag.
+ */
+static void
+set_message(ConnAttempt *attempt, const ConnSpec *spec, const char *text)
+{
+    char buf[1024], one[1024];
+    char *start, *line, *p;
+    size_t n = 0;
+
+    pm_strlcpy_trim(buf, text, sizeof(buf));
+    start = buf;
+    for (line = buf; (line = strstr(line, "\nconnection to server")) != NULL; line++)
+        start = line + 1;
+    if (strncmp(start, "connection to server", 20) == 0 && (p = strstr(start, "failed: ")) != NULL)
+        start = p + 8;
+    if (strncmp(start, "FATAL:", 6) == 0)
+        start += 6;
+    while (*start == ' ')
+        start++;
+    /* Newlines and tabs become single spaces. */
+    for (p = start; *p && n + 1 < sizeof(one); p++)
+    {
+        if (*p == '\n' || *p == '\t' || *p == '\r')
+        {
+            /* libpq's second line is a hint: keep it as its own sentence. */
+            if (n > 0 && one[n - 1] != ' ' && one[n - 1] != '.' && *p == '\n' &&
+                n + 2 < sizeof(one))
+                one[n++] = '.';
+            if (n > 0 && one[n - 1] != ' ')
+                one[n++] = ' ';
+        }
+        else
+            one[n++] = *p;
+    }
+    one[n] = '\0';
+    connspec_scrub(spec, one);
+    pm_strlcpy_trim(attempt->message, one, sizeof(attempt->message));
+}
+
+static void
+set_label(ConnAttempt *attempt, PGconn *conn, const ConnSpec *spec)
+{
+    const char *db = conn ? PQdb(conn) : spec_get(spec, "dbname");
+    const char *host = conn ? PQhost(conn) : spec_get(spec, "host");
+    const char *port = conn ? PQport(conn) : spec_get(spec, "port");
+
+    snprintf(attempt->label, sizeof(attempt->label), "%s@%s:%s", db && *db ? db : "?",
+             host && *host ? host : "/var/run/postgresql", port && *port ? port : "5432");
+    connspec_scrub(spec, attempt->label);
+}
+
+int
+pgconn_wait(PgConn *conn, bool for_write, int64_t deadline_ms, PmError *err)
+{
+    for (;;)
+    {
+        struct pollfd pfd;
+        int64_t left = deadline_ms - pm_clock_ms();
+        int rc;
+
+        if (left <= 0)
+            return 0;
+        pfd.fd = PQsocket(conn->conn);
+        pfd.events = (short) (POLLIN | (for_write ? POLLOUT : 0));
+        pfd.revents = 0;
+        if (pfd.fd < 0)
+        {
+            pm_error_set(err, "connection to server lost");
+            return -1;
+        }
+        rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int) left);
+        if (rc > 0)
+            return 1;
+        if (rc < 0 && errno != EINTR)
+        {
+            pm_error_set(err, "could not wait for the server: %s", strerror(errno));
+            return -1;
+        }
+    }
+}
+
+int
+pgconn_flush(PgConn *conn, int64_t deadline_ms, PmError *err)
+{
+    for (;;)
+    {
+        int rc = PQflush(conn->conn);
+
+        if (rc == 0)
+            return 0;
+        if (rc < 0)
+        {
+            pm_error_set(err, "could not send to the server: %s", PQerrorMessage(conn->conn));
+            return -1;
+        }
+        rc = pgconn_wait(conn, true, deadline_ms, err);
+        if (rc <= 0)
+        {
+            if (rc == 0)
+                pm_error_set(err, "server did not accept the query in time");
+            return -1;
+        }
+        if (PQconsumeInput(conn->conn) == 0)
+        {
+            pm_error_set(err, "%s", PQerrorMessage(conn->conn));
+            return -1;
+        }
+    }
+}
+
+PGresult *
+pgconn_next_result(PgConn *conn, int64_t deadline_ms, bool *failed, PmError *err)
+{
+    *failed = false;
+    while (PQisBusy(conn->conn))
+    {
+        int rc = pgconn_wait(conn, false, deadline_ms, err);
+
+        if (rc <= 0)
+        {
+            if (rc == 0)
+                pm_error_set(err, "server did not answer within %.1fs",
+                             (double) conn->query_timeout_ms / 1000.0);
+            *failed = true;
+            return NULL;
+        }
+        if (PQconsumeInput(conn->conn) == 0)
+        {
+            pm_error_set(err, "connection to server lost: %s", PQerrorMessage(conn->conn));
+            pm_error_hint(err, "The server may have crashed or been restarted.");
+            *failed = true;
+            return NULL;
+        }
+    }
+    return PQgetResult(conn->conn);
+}
+
+void
+pgconn_error_from_result(PmError *err, const PGresult *res, const char *context)
+{
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+    const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    if (primary == NULL)
+        primary = PQresultErrorMessage(res);
+    if (primary == NULL || *primary == '\0')
+        primary = PQresStatus(PQresultStatus(res));
+    pm_error_set(err, "%s: %s", context, primary);
+    if (detail)
+        pm_error_detail(err, "%s", detail);
+    if (hint)
+        pm_error_hint(err, "%s", hint);
+    if (sqlstate)
+        pm_strlcpy_trim(err->sqlstate, sqlstate, sizeof(err->sqlstate));
+}
+
+PGresult *
+pgconn_exec(PgConn *conn, const char *sql, int n_params, const char *const *values, PmError *err)
+{
+    int64_t deadline = pm_clock_ms() + conn->query_timeout_ms + 1000;
+    PGresult *res, *last = NULL;
+    bool failed;
+
+    if (!PQsendQueryParams(conn->conn, sql, n_params, NULL, values, NULL, NULL, 0))
+    {
+        pm_error_set(err, "could not send query: %s", PQerrorMessage(conn->conn));
+        return NULL;
+    }
+    if (pgconn_flush(conn, deadline, err) != 0)
+        return NULL;
+    while ((res = pgconn_next_result(conn, deadline, &failed, err)) != NULL)
+    {
+        PQclear(last);
+        last = res;
+    }
+    if (failed)
+    {
+        PQclear(last);
+        return NULL;
+    }
+    if (last == NULL)
+        pm_error_set(err, "no result from server");
+    return last;
+}
+
+PgConn *
+pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
+{
+    const char **keywords = NULL, **values = NULL;
+    char options[512];
+    const char *user_options = spec_get(spec, "options");
+    double started = pm_clock_s();
+    int64_t deadline = pm_clock_ms() + opts->connect_timeout_ms;
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    PgConn *pc = NULL;
+    PGconn *conn = NULL;
+    size_t i, n = 0;
+
+    memset(attempt, 0, sizeof(*attempt));
+    attempt->failure = CONN_ERROR;
+
+    /* Our session settings go first so that the user's own options still apply. */
+    snprintf(options, sizeof(options),
+             "-c statement_timeout=%lld -c lock_timeout=%lld -c search_path= "
+             "-c default_transaction_read_only=%s%s%s",
+             (long long) opts->query_timeout_ms,
+             (long long) (opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 1000),
+             opts->read_only ? "on" : "off", user_options ? " " : "",
+             user_options ? user_options : "");
+
+    keywords = calloc(spec->n + 4, sizeof(char *));
+    values = calloc(spec->n + 4, sizeof(char *));
+    if (keywords == NULL || values == NULL)
+    {
+        pm_strlcpy_trim(attempt->message, "out of memory", sizeof(attempt->message));
+        goto done;
+    }
+    for (i = 0; i < spec->n; i++)
+    {
+        if (strcmp(spec->keywords[i], "options") == 0 ||
+            strcmp(spec->keywords[i], "application_name") == 0 ||
+            strcmp(spec->keywords[i], "client_encoding") == 0)
+            continue;
+        keywords[n] = spec->keywords[i];
+        values[n++] = spec->values[i];
+    }
+    keywords[n] = "application_name";
+    values[n++] = "pgmedic";
+    keywords[n] = "client_encoding";
+    values[n++] = "UTF8";
+    keywords[n] = "options";
+    values[n++] = options;
+
+    conn = PQconnectStartParams(keywords, values, 0);
+    if (conn == NULL)
+    {
+        pm_strlcpy_trim(attempt->message, "out of memory", sizeof(attempt->message));
+        goto done;
+    }
+    set_label(attempt, conn, spec);
+    if (PQstatus(conn) == CONNECTION_BAD)
+    {
+        /*
+         * Failed at once: invalid options (nothing was tried), or a first
+         * attempt that failed synchronously, such as a missing socket.
+         */
+        set_message(attempt, spec, PQerrorMessage(conn));
+        attempt->failure = pgconn_classify(PQerrorMessage(conn));
+        if (attempt->failure == CONN_ERROR)
+            attempt->failure = CONN_NO_ATTEMPT;
+        goto done;
+    }
+
+    pc = calloc(1, sizeof(PgConn));
+    if (pc == NULL)
+    {
+        pm_strlcpy_trim(attempt->message, "out of memory", sizeof(attempt->message));
+        goto done;
+    }
+    pc->conn = conn;
+    pc->query_timeout_ms = opts->query_timeout_ms;
+
+    while (status != PGRES_POLLING_OK)
+    {
+        PmError err;
+        int rc;
+
+        if (status == PGRES_POLLING_FAILED)
+        {
+            set_message(attempt, spec, PQerrorMessage(conn));
+            attempt->failure = pgconn_classify(attempt->message);
+            goto fail;
+        }
+        rc = pgconn_wait(pc, status == PGRES_POLLING_WRITING, deadline, &err);
+        if (rc == 0)
+        {
+            snprintf(attempt->message, sizeof(attempt->message),
+                     "server did not respond within %.1fs",
+                     (double) opts->connect_timeout_ms / 1000.0);
+            attempt->failure = CONN_TIMEOUT;
+            goto fail;
+        }
+        if (rc < 0)
+        {
+            pm_strlcpy_trim(attempt->message, err.message, sizeof(attempt->message));
+            attempt->failure = CONN_SERVER_DOWN;
+            goto fail;
+        }
+        status = PQconnectPoll(conn);
+    }
+
+    if (PQsetnonblocking(conn, 1) != 0)
+    {
+        set_message(attempt, spec, PQerrorMessage(conn));
+        goto fail;
+    }
+    pc->server_version = PQserverVersion(conn);
+    attempt->failure = CONN_OK;
+    attempt->connect_s = pm_clock_s() - started;
+    set_label(attempt, conn, spec);
+    free(keywords);
+    free(values);
+    return pc;
+
+fail:
+    pgconn_close(pc);
+    conn = NULL;
+done:
+    if (conn != NULL)
+        PQfinish(conn);
+    if (attempt->label[0] == '\0')
+        set_label(attempt, NULL, spec);
+    attempt->connect_s = pm_clock_s() - started;
+    free(keywords);
+    free(values);
+    return NULL;
+}
+
+void
+pgconn_close(PgConn *conn)
+{
+    if (conn == NULL)
+        return;
+    if (conn->conn != NULL)
+        PQfinish(conn->conn);
+    free(conn);
+}
