@@ -106,8 +106,8 @@ check-integration: deps tests
 demo: deps all
 	@scripts/demo.sh $(BUILD)/pgmedic
 
-bench: all
-	@scripts/deps.sh --bench
+bench: deps all
+	@bench/deps.sh
 	@bench/run.sh
 
 check-headers: $(BUILD)/gen/sql.h

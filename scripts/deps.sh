@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# deps.sh [--bench] - installs the Debian packages pgmedic needs that are
-# missing, and nothing else.  Does nothing when all are present.
+# deps.sh - installs the Debian packages pgmedic needs to build and test that
+# are missing, and nothing else.  Does nothing when all are present.
+# (bench/deps.sh does the same for the benchmark's tools.)
 #
 # Never installs postgresql-15 over an existing one: a newer candidate would
 # upgrade the server under running clusters (see shared/FACTS.md).
@@ -8,9 +9,6 @@ set -euo pipefail
 
 packages=(gcc make pkg-config libpq-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev
     libjansson-dev libinih-dev postgresql-15 postgresql-client-15 util-linux)
-if [ "${1:-}" = "--bench" ]; then
-    packages+=(hyperfine check-postgres prometheus-postgres-exporter time curl)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

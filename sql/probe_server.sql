@@ -1,7 +1,9 @@
--- probe_server: who the server is, its slots, and the client counts.
+-- probe_server: who the server is, its slots, the client counts and the
+-- oldest active query: all that `pgmedic check` and `status` need, in one
+-- statement, so that a fresh backend loads as few catalogs as possible.
 -- pgmedic's own backend is never counted.  No parameters.
-WITH a AS (
-    SELECT state, wait_event_type, query_start, xact_start
+WITH a AS MATERIALIZED (
+    SELECT pid, state, wait_event_type, query_start, xact_start, application_name
     FROM pg_catalog.pg_stat_activity
     WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
 )
@@ -25,4 +27,11 @@ SELECT pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 
        COALESCE((SELECT EXTRACT(epoch FROM pg_catalog.max(pg_catalog.now() - query_start))
                  FROM a WHERE state = 'active'), 0)::float8 AS longest_query_s,
        COALESCE((SELECT EXTRACT(epoch FROM pg_catalog.max(pg_catalog.now() - xact_start))
-                 FROM a), 0)::float8 AS longest_xact_s
+                 FROM a), 0)::float8 AS longest_xact_s,
+       oldest.pid::int4 AS longest_query_pid,
+       oldest.application_name AS longest_query_application,
+       COALESCE(oldest.wait_event_type = 'Lock', false) AS longest_query_waiting
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT a.pid, a.application_name, a.wait_event_type
+                   FROM a WHERE a.state = 'active'
+                   ORDER BY a.query_start LIMIT 1) oldest ON true

@@ -1,8 +1,9 @@
 -- probe_sessions: the client sessions worth a look: active past $1 seconds,
--- idle in transaction (plain and aborted), waiting on a lock, or blocking a
--- lock waiter.  pg_blocking_pids() runs only for lock waiters (it costs lock
+-- idle in transaction (plain and aborted), idle past $4 seconds (a leak's
+-- evidence), waiting on a lock, or blocking a lock waiter.  pg_blocking_pids() runs only for lock waiters (it costs lock
 -- manager time); pg_locks is read once for the waiters' wait start.
--- $1: seconds (float8); $2: query text length; $3: the most sessions.
+-- $1: seconds (float8); $2: query text length; $3: the most sessions;
+-- $4: idle seconds (float8).
 WITH a AS MATERIALIZED (
     SELECT pid, usename, application_name, client_addr, datname, state, backend_start,
            xact_start, query_start, state_change, wait_event_type, wait_event, query
@@ -42,7 +43,10 @@ LEFT JOIN l ON l.pid = a.pid
 WHERE (a.state = 'active'
        AND a.query_start < pg_catalog.now() - pg_catalog.make_interval(secs => $1::float8))
    OR a.state LIKE 'idle in transaction%'
+   OR (a.state = 'idle'
+       AND a.state_change < pg_catalog.now() - pg_catalog.make_interval(secs => $4::float8))
    OR w.pid IS NOT NULL
    OR a.pid IN (SELECT pg_catalog.unnest(w2.blockers) FROM w w2)
-ORDER BY a.xact_start NULLS LAST, a.pid
+-- Sessions in a transaction first (the ones that hurt), then the oldest idle.
+ORDER BY a.xact_start NULLS LAST, a.state_change, a.pid
 LIMIT $3::int4

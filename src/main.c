@@ -31,8 +31,8 @@ cmd_print_main_help(void)
     size_t i;
 
     printf("pgmedic - the on-call medic for PostgreSQL: detects the runbook's alerts\n"
-           "(DatabaseConnectionFailure, DatabaseHighConnections, DatabaseSlowQueries)\n"
-           "and shows what it saw.\n\n"
+           "(DatabaseConnectionFailure, DatabaseHighConnections, DatabaseSlowQueries),\n"
+           "names their causes with evidence, and prints the command that treats each.\n\n"
            "Usage:\n  pgmedic [COMMAND] [OPTION]...\n\nCommands:\n");
     for (i = 0; i < PM_LENGTHOF(commands); i++)
         printf("  %-10s %s\n", commands[i].name, commands[i].summary);

@@ -45,6 +45,8 @@ cmd_check(int argc, char **argv)
         pm_log_error("out of memory");
         goto done;
     }
+    /* The rules need only the server statement: the cheapest probe there is. */
+    ctx.probe_opts.ping_only = true;
     if (cmd_take_snapshot(&ctx, arena, &snap) != 0)
         goto done;
     if (rules_eval(&snap, &ctx.conf.thresholds, arena, &alerts) != 0)
@@ -61,6 +63,7 @@ cmd_check(int argc, char **argv)
         render_check_nagios(&out, &snap, &alerts, &ctx.conf.thresholds);
         break;
     case FORMAT_TEXT:
+    case FORMAT_MARKDOWN: /* not accepted by check */
         render_check_text(&out, &snap, &alerts, &ctx.conf.thresholds, &ctx.style);
         break;
     }

@@ -31,7 +31,8 @@ enum
     OPT_CONNECT = 1 << 0, /* -h -p -U -d -t */
     OPT_FORMAT = 1 << 1,  /* --format */
     OPT_FROM = 1 << 2,    /* --from FILE */
-    OPT_NAGIOS = 1 << 3   /* --format nagios allowed */
+    OPT_NAGIOS = 1 << 3,  /* --format nagios allowed */
+    OPT_MARKDOWN = 1 << 4 /* --format markdown allowed */
 };
 
 typedef struct
@@ -52,6 +53,8 @@ typedef struct
     CmdOptions opts;
     Config conf;
     ConnSpec *spec; /* NULL with --from */
+    const Target *target; /* the configuration's target, NULL when none */
+    bool collect_host;    /* also read host facts (disk, WAL, log) when local */
     ConnOptions conn_opts;
     ProbeOptions probe_opts;
     TextStyle style;
@@ -98,6 +101,7 @@ int cmd_usage_error(const char *command, const char *fmt, ...) PM_PRINTF(2, 3);
 int cmd_status(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_triage(int argc, char **argv);
 
 /* Prints the top-level help. */
 void cmd_print_main_help(void);

@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "core/snapshot_json.h"
+#include "host/hostinfo.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -87,8 +88,9 @@ print_help(const CmdHelp *help)
     if (help->options)
         printf("\nOptions:\n%s", help->options);
     if (help->accepts & OPT_FORMAT)
-        printf("      --format=FORMAT      output format: text (default), json%s\n",
-               (help->accepts & OPT_NAGIOS) ? ", nagios" : "");
+        printf("      --format=FORMAT      output format: text (default), json%s%s\n",
+               (help->accepts & OPT_NAGIOS) ? ", nagios" : "",
+               (help->accepts & OPT_MARKDOWN) ? ", markdown" : "");
     if (help->accepts & OPT_FROM)
         printf("      --from=FILE          work on a snapshot saved by \"pgmedic snapshot\"\n"
                "                           (\"-\" reads standard input) instead of a server\n");
@@ -110,6 +112,8 @@ parse_format(const char *text, const CmdHelp *help, Format *out)
         *out = FORMAT_JSON;
     else if (strcmp(text, "nagios") == 0 && (help->accepts & OPT_NAGIOS))
         *out = FORMAT_NAGIOS;
+    else if (strcmp(text, "markdown") == 0 && (help->accepts & OPT_MARKDOWN))
+        *out = FORMAT_MARKDOWN;
     else
         return -1;
     return 0;
@@ -299,12 +303,14 @@ cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit
                       ? ctx->conf.thresholds.slow_query_warning_ms
                       : ctx->conf.thresholds.lock_wait_ms) /
         1000.0;
+    ctx->probe_opts.idle_threshold_s = (double) ctx->conf.thresholds.idle_connection_ms / 1000.0;
     ctx->style.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 
     if (o->from == NULL && (help->accepts & OPT_CONNECT))
     {
         if (select_target(ctx, &target) != 0)
             return -1;
+        ctx->target = target;
         ctx->spec = connspec_new(target ? target->conninfo : NULL, o->dbname, o->host, o->port,
                                  o->user, &err);
         if (ctx->spec == NULL)
@@ -324,6 +330,69 @@ cmd_teardown(CmdContext *ctx)
     conf_free(&ctx->conf);
     free(ctx->opts.sets);
     memset(ctx, 0, sizeof(*ctx));
+}
+
+/*
+ * Normal logins are refused for lack of slots: look inside through the
+ * target's reserved_conninfo (a superuser, or pg_use_reserved_connections on
+ * 16+).  The snapshot then describes the full server, marked as such.
+ */
+static int
+take_through_reserved(CmdContext *ctx, Arena *arena, Snapshot *snap)
+{
+    ConnSpec *spec;
+    Snapshot inside;
+    PmError err;
+    const char *refused = snap->failure_message;
+
+    spec = connspec_new(ctx->target->reserved_conninfo, NULL, NULL, NULL, NULL, &err);
+    if (spec == NULL)
+    {
+        pm_log_pm_error(&err);
+        return -1;
+    }
+    if (probe_snapshot(spec, &ctx->conn_opts, &ctx->probe_opts, arena, &inside, &err) != 0)
+    {
+        connspec_free(spec);
+        pm_log_pm_error(&err);
+        return -1;
+    }
+    connspec_free(spec);
+    if (inside.failure != CONN_OK)
+    {
+        pm_log_warning("could not look inside through reserved_conninfo either: %s",
+                       inside.failure_message ? inside.failure_message : "?");
+        return 0;
+    }
+    inside.via_reserved_slot = true;
+    inside.refused_message = refused;
+    inside.target = snap->target; /* the target is still the one refused */
+    *snap = inside;
+    pm_log_info("normal logins refused; snapshot taken through a reserved slot");
+    return 0;
+}
+
+/* Host facts when the server's data directory is on this machine. */
+static int
+collect_host(CmdContext *ctx, Arena *arena, Snapshot *snap)
+{
+    HostInfoOptions opts = {NULL, NULL, 5};
+    const Setting *s = snapshot_setting(snap, "data_directory");
+
+    if (s != NULL && s->value != NULL)
+        opts.data_directory = s->value;
+    else if (ctx->target != NULL && ctx->target->data_directory[0] != '\0')
+        opts.data_directory = ctx->target->data_directory;
+    if (ctx->target != NULL && ctx->target->log_file[0] != '\0')
+        opts.log_file = ctx->target->log_file;
+    else if (snap->server_log_file != NULL)
+        opts.log_file = snap->server_log_file;
+    if (hostinfo_collect(&opts, arena, &snap->host) != 0)
+    {
+        pm_log_error("out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -353,6 +422,11 @@ cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap)
         pm_log_error("invalid connection options: %s", snap->failure_message);
         return -1;
     }
+    if (snap->failure == CONN_TOO_MANY_CLIENTS && ctx->target != NULL &&
+        ctx->target->reserved_conninfo[0] != '\0' && take_through_reserved(ctx, arena, snap) != 0)
+        return -1;
+    if (ctx->collect_host && collect_host(ctx, arena, snap) != 0)
+        return -1;
     pm_log_info("snapshot of %s in %.1f ms (connect %.1f ms)", snap->target,
                 snap->probe_s * 1000.0, snap->connect_s * 1000.0);
     return 0;

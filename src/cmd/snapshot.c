@@ -12,8 +12,11 @@ static const CmdHelp help = {
     .options = NULL,
     .examples = "  pgmedic snapshot -d pivotal_flow > before.json\n"
                 "  pgmedic check --from before.json\n"
-                "\nThe snapshot is taken in one round trip on one read-only connection;\n"
-                "pgmedic's own session is never part of it.  Exit status 2 when the server\n"
+                "\nThe snapshot is taken on one read-only connection: one round trip, plus a\n"
+                "second for WAL size, pg_stat_statements and the log file when the role may\n"
+                "read them; pgmedic's own session is never part of it.  When the data\n"
+                "directory is on this host, disk, WAL and memory facts and the server log's\n"
+                "last FATAL/PANIC lines are added.  Exit status 2 when the server\n"
                 "could not be reached (the snapshot then says why).\n",
     .accepts = OPT_CONNECT | OPT_FROM,
 };
@@ -36,6 +39,8 @@ cmd_snapshot(int argc, char **argv)
         pm_log_error("out of memory");
         goto done;
     }
+    ctx.probe_opts.extras = true;
+    ctx.collect_host = true;
     if (cmd_take_snapshot(&ctx, arena, &snap) != 0)
         goto done;
     render_snapshot_json(&out, &snap);

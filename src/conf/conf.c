@@ -68,6 +68,9 @@ static const ConfKey keys[] = {
     {"target", "restart_command", KEY_STRING, T(restart_command), "", 0, 0},
     {"target", "reset_pool_command", KEY_STRING, T(reset_pool_command), "", 0, 0},
     {"target", "restart_timeout", KEY_DURATION, T(restart_timeout_ms), "60s", 1000, DAY_MS},
+    {"target", "reserved_conninfo", KEY_STRING, T(reserved_conninfo), "", 0, 0},
+    {"target", "data_directory", KEY_STRING, T(data_directory), "", 0, 0},
+    {"target", "log_file", KEY_STRING, T(log_file), "", 0, 0},
 };
 
 /* Sets one key in base (a Config, or a Target for section "target"). */

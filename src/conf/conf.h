@@ -24,6 +24,9 @@ typedef struct
     char *restart_command;
     char *reset_pool_command;
     int64_t restart_timeout_ms;
+    char *reserved_conninfo; /* a role that may use reserved slots, tried on "too many clients" */
+    char *data_directory;    /* for host checks when the server cannot tell (it is down) */
+    char *log_file;          /* the server log, when pg_current_logfile() cannot say */
 } Target;
 
 

@@ -92,32 +92,12 @@ eval_connections(const Snapshot *snap, const Thresholds *th, Arena *arena, Alert
                              (long long) snap->n_idle_in_transaction));
 }
 
-/* The active session with the oldest query, among those collected. */
-static const Session *
-oldest_active(const Snapshot *snap)
-{
-    const Session *best = NULL;
-    size_t i;
-
-    for (i = 0; i < snap->n_sessions; i++)
-    {
-        const Session *s = &snap->sessions[i];
-
-        if (s->state == NULL || strcmp(s->state, "active") != 0)
-            continue;
-        if (best == NULL || s->query_age_s > best->query_age_s)
-            best = s;
-    }
-    return best;
-}
-
 static int
 eval_slow(const Snapshot *snap, const Thresholds *th, Arena *arena, AlertList *list, size_t cap)
 {
     double longest = snap->longest_query_s;
     double warn = (double) th->slow_query_warning_ms / 1000.0;
     double crit = (double) th->slow_query_critical_ms / 1000.0;
-    const Session *s = oldest_active(snap);
     char age[32];
     const char *who;
     Severity severity;
@@ -136,12 +116,10 @@ eval_slow(const Snapshot *snap, const Thresholds *th, Arena *arena, AlertList *l
     else
         return 0;
     format_age(longest, age, sizeof(age));
-    if (s != NULL)
-        who = arena_printf(arena, " (pid %d, application \"%s\"%s)", (int) s->pid,
-                           s->application ? s->application : "",
-                           s->wait_event_type && strcmp(s->wait_event_type, "Lock") == 0
-                               ? ", waiting on a lock"
-                               : "");
+    if (snap->longest_query_pid != 0)
+        who = arena_printf(arena, " (pid %d, application \"%s\"%s)", (int) snap->longest_query_pid,
+                           snap->longest_query_application ? snap->longest_query_application : "",
+                           snap->longest_query_waiting ? ", waiting on a lock" : "");
     else
         who = "";
     return push(arena, list, cap, "DatabaseSlowQueries", severity, longest, threshold,
@@ -152,7 +130,7 @@ eval_slow(const Snapshot *snap, const Thresholds *th, Arena *arena, AlertList *l
 int
 rules_eval(const Snapshot *snap, const Thresholds *th, Arena *arena, AlertList *out)
 {
-    const size_t cap = 3;
+    const size_t cap = 4;
     size_t i, j;
 
     out->n_alerts = 0;
@@ -161,6 +139,14 @@ rules_eval(const Snapshot *snap, const Thresholds *th, Arena *arena, AlertList *
         return -1;
     if (snap->failure != CONN_OK)
         return eval_failure(snap, arena, out, cap);
+    if (snap->via_reserved_slot &&
+        push(arena, out, cap, "DatabaseConnectionFailure", SEV_CRITICAL, 1.0, 1.0,
+             arena_printf(arena,
+                          "%s refuses normal logins: %s (seen through a reserved slot)",
+                          snap->target ? snap->target : "?",
+                          snap->refused_message ? snap->refused_message : "too many clients")) !=
+            0)
+        return -1;
     if (eval_connections(snap, th, arena, out, cap) != 0 || eval_slow(snap, th, arena, out, cap) != 0)
         return -1;
     /* Most severe first; stable otherwise (insertion sort on three). */

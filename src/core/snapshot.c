@@ -3,6 +3,7 @@
  */
 #include "core/snapshot.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/compiler.h"
@@ -68,6 +69,34 @@ snapshot_session(const Snapshot *snap, int32_t pid)
         if (snap->sessions[i].pid == pid)
             return &snap->sessions[i];
     return NULL;
+}
+
+int64_t
+snapshot_setting_bytes(const Snapshot *snap, const char *name)
+{
+    static const struct
+    {
+        const char *unit;
+        int64_t bytes;
+    } units[] = {
+        {"B", 1},           {"kB", 1024},           {"8kB", 8192},
+        {"16kB", 16384},    {"MB", 1024 * 1024},    {"16MB", 16 * 1024 * 1024},
+        {"GB", 1024LL * 1024 * 1024}, {"TB", 1024LL * 1024 * 1024 * 1024},
+    };
+    const Setting *s = snapshot_setting(snap, name);
+    char *end;
+    long long value;
+    size_t i;
+
+    if (s == NULL || s->value == NULL || s->unit == NULL)
+        return -1;
+    value = strtoll(s->value, &end, 10);
+    if (end == s->value || *end != '\0' || value < 0)
+        return -1;
+    for (i = 0; i < PM_LENGTHOF(units); i++)
+        if (strcmp(s->unit, units[i].unit) == 0)
+            return value * units[i].bytes;
+    return -1;
 }
 
 bool

@@ -82,7 +82,43 @@ typedef struct
     int64_t size_bytes;
     double last_analyze_age_s; /* manual or auto, the latest; -1 when never */
     double last_vacuum_age_s;  /* manual or auto, the latest; -1 when never */
+    const char **indexed_columns; /* leading column of each index of the table */
+    size_t n_indexed_columns;
+    bool autovacuum_disabled; /* reloptions autovacuum_enabled=false */
 } TableStat;
+
+/* A statement from pg_stat_statements (top by total time); absent without it. */
+typedef struct
+{
+    int64_t queryid;
+    const char *query; /* normalised text, truncated */
+    int64_t calls;
+    double total_exec_ms;
+    double mean_exec_ms;
+    int64_t rows;
+    int64_t shared_blks_read; /* with hit, tells scans from cached reads */
+    int64_t shared_blks_hit;
+} Statement;
+
+/*
+ * Facts from the database host itself, when pgmedic runs on it and can read
+ * the data directory (available == false otherwise; nothing else is valid).
+ */
+typedef struct
+{
+    bool available;
+    const char *data_directory;
+    int64_t data_fs_total_bytes; /* statvfs of the data directory */
+    int64_t data_fs_free_bytes;  /* available to unprivileged users */
+    int64_t wal_fs_total_bytes;  /* statvfs of pg_wal (may be another mount) */
+    int64_t wal_fs_free_bytes;
+    int64_t wal_dir_bytes;      /* sum of pg_wal file sizes, -1 unknown */
+    int64_t mem_total_bytes;    /* /proc/meminfo, -1 unknown */
+    int64_t mem_available_bytes;
+    const char *log_file;       /* the server log read, NULL when none */
+    const char **log_lines;     /* its last FATAL / PANIC / ERROR lines, oldest first */
+    size_t n_log_lines;
+} HostInfo;
 
 typedef struct
 {
@@ -101,6 +137,13 @@ typedef struct
     ConnFailure failure;
     const char *failure_message; /* libpq's text, trimmed; NULL when reachable */
     double connect_s;            /* time to a ready connection */
+    /*
+     * The normal login was refused for lack of slots and this snapshot was
+     * taken through the target's reserved_conninfo (a role that may use the
+     * reserved slots).  refused_message is the refusal.
+     */
+    bool via_reserved_slot;
+    const char *refused_message;
     double probe_s;              /* time of the whole snapshot round trip */
 
     /* Server (valid only when failure == CONN_OK). */
@@ -125,6 +168,9 @@ typedef struct
     int64_t n_waiting_lock;
     double longest_query_s; /* the oldest active query, 0 when none */
     double longest_xact_s;  /* the oldest open transaction, 0 when none */
+    int32_t longest_query_pid; /* who runs the oldest active query, 0 when none */
+    const char *longest_query_application;
+    bool longest_query_waiting; /* that query waits on a lock */
 
     BackendGroup *groups;
     size_t n_groups;
@@ -138,6 +184,14 @@ typedef struct
     /* WAL directory; wal_bytes < 0 when it could not be read (see notes). */
     int64_t wal_bytes;
     int64_t wal_files;
+
+    /* pg_stat_statements; has_statements false when not installed/readable. */
+    bool has_statements;
+    Statement *statements;
+    size_t n_statements;
+
+    HostInfo host;
+    const char *server_log_file; /* pg_current_logfile(), NULL when unknown */
 
     /* What could not be collected, and why (e.g. a missing privilege). */
     const char **notes;
@@ -158,6 +212,9 @@ const Setting *snapshot_setting(const Snapshot *snap, const char *name);
 
 /* The session with that pid, or NULL. */
 const Session *snapshot_session(const Snapshot *snap, int32_t pid);
+
+/* A setting's value in bytes (8kB pages, kB, MB, ...); -1 when absent or not a size. */
+int64_t snapshot_setting_bytes(const Snapshot *snap, const char *name);
 
 /* True for "idle in transaction" and "idle in transaction (aborted)". */
 bool snapshot_state_is_idle_in_xact(const char *state);

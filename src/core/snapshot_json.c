@@ -18,7 +18,8 @@ typedef enum
     F_U32,
     F_DBL,
     F_BOOL,
-    F_PIDS /* int32_t * at offset, its size_t count at aux */
+    F_PIDS, /* int32_t * at offset, its size_t count at aux */
+    F_STRS  /* const char ** at offset, its size_t count at aux */
 } FieldType;
 
 typedef struct
@@ -72,6 +73,36 @@ static const Field table_fields[] = {
     FIELD(TableStat, "size_bytes", F_I64, size_bytes),
     FIELD(TableStat, "last_analyze_age_s", F_DBL, last_analyze_age_s),
     FIELD(TableStat, "last_vacuum_age_s", F_DBL, last_vacuum_age_s),
+    {"indexed_columns", F_STRS, offsetof(TableStat, indexed_columns),
+     offsetof(TableStat, n_indexed_columns)},
+    FIELD(TableStat, "autovacuum_disabled", F_BOOL, autovacuum_disabled),
+};
+
+static const Field statement_fields[] = {
+    FIELD(Statement, "queryid", F_I64, queryid),
+    FIELD(Statement, "query", F_STR, query),
+    FIELD(Statement, "calls", F_I64, calls),
+    FIELD(Statement, "total_exec_ms", F_DBL, total_exec_ms),
+    FIELD(Statement, "mean_exec_ms", F_DBL, mean_exec_ms),
+    FIELD(Statement, "rows", F_I64, rows),
+    FIELD(Statement, "shared_blks_read", F_I64, shared_blks_read),
+    FIELD(Statement, "shared_blks_hit", F_I64, shared_blks_hit),
+};
+
+/* The host object; offsets are in Snapshot (host is embedded). */
+#define HOST(key, type, member) {key, type, offsetof(Snapshot, host.member), 0}
+static const Field host_fields[] = {
+    HOST("available", F_BOOL, available),
+    HOST("data_directory", F_STR, data_directory),
+    HOST("data_fs_total_bytes", F_I64, data_fs_total_bytes),
+    HOST("data_fs_free_bytes", F_I64, data_fs_free_bytes),
+    HOST("wal_fs_total_bytes", F_I64, wal_fs_total_bytes),
+    HOST("wal_fs_free_bytes", F_I64, wal_fs_free_bytes),
+    HOST("wal_dir_bytes", F_I64, wal_dir_bytes),
+    HOST("mem_total_bytes", F_I64, mem_total_bytes),
+    HOST("mem_available_bytes", F_I64, mem_available_bytes),
+    HOST("log_file", F_STR, log_file),
+    {"log_lines", F_STRS, offsetof(Snapshot, host.log_lines), offsetof(Snapshot, host.n_log_lines)},
 };
 
 static const Field setting_fields[] = {
@@ -89,6 +120,8 @@ static const Field status_fields[] = {
     FIELD(Snapshot, "uptime_s", F_DBL, uptime_s),
     FIELD(Snapshot, "connect_s", F_DBL, connect_s),
     FIELD(Snapshot, "probe_s", F_DBL, probe_s),
+    FIELD(Snapshot, "via_reserved_slot", F_BOOL, via_reserved_slot),
+    FIELD(Snapshot, "refused_message", F_STR, refused_message),
 };
 
 static const Field server_fields[] = {
@@ -97,6 +130,7 @@ static const Field server_fields[] = {
     FIELD(Snapshot, "superuser", F_BOOL, is_superuser),
     FIELD(Snapshot, "pg_monitor", F_BOOL, has_pg_monitor),
     FIELD(Snapshot, "pid", F_I32, own_pid),
+    FIELD(Snapshot, "log_file", F_STR, server_log_file),
 };
 
 static const Field connection_fields[] = {
@@ -110,6 +144,9 @@ static const Field connection_fields[] = {
     FIELD(Snapshot, "waiting_lock", F_I64, n_waiting_lock),
     FIELD(Snapshot, "longest_query_s", F_DBL, longest_query_s),
     FIELD(Snapshot, "longest_xact_s", F_DBL, longest_xact_s),
+    FIELD(Snapshot, "longest_query_pid", F_I32, longest_query_pid),
+    FIELD(Snapshot, "longest_query_application", F_STR, longest_query_application),
+    FIELD(Snapshot, "longest_query_waiting", F_BOOL, longest_query_waiting),
 };
 
 /* Arrays of records in the snapshot. */
@@ -132,6 +169,7 @@ static const ArrayDesc arrays[] = {
     ARRAY("sessions", session_fields, Session, sessions, n_sessions),
     ARRAY("tables", table_fields, TableStat, tables, n_tables),
     ARRAY("settings", setting_fields, Setting, settings, n_settings),
+    ARRAY("statements", statement_fields, Statement, statements, n_statements),
 };
 
 /* --- writing --- */
@@ -176,6 +214,17 @@ write_fields(JsonW *w, const void *base, const Field *fields, size_t n)
             jsonw_array_begin(w);
             for (j = 0; j < count; j++)
                 jsonw_int(w, pids[j]);
+            jsonw_array_end(w);
+            break;
+        }
+        case F_STRS:
+        {
+            const char *const *strs = *(const char *const *const *) at;
+            size_t count = *(const size_t *) (const void *) (p + f->aux);
+
+            jsonw_array_begin(w);
+            for (j = 0; j < count; j++)
+                jsonw_string(w, strs[j]);
             jsonw_array_end(w);
             break;
         }
@@ -245,6 +294,16 @@ snapshot_json_write(JsonW *w, const Snapshot *snap)
         }
         jsonw_array_end(w);
     }
+    jsonw_kv_bool(w, "has_statements", snap->has_statements);
+    jsonw_key(w, "host");
+    if (snap->host.available)
+    {
+        jsonw_object_begin(w);
+        write_fields(w, snap, host_fields, PM_LENGTHOF(host_fields));
+        jsonw_object_end(w);
+    }
+    else
+        jsonw_null(w);
     jsonw_key(w, "wal");
     if (snap->wal_bytes >= 0)
     {
@@ -389,6 +448,31 @@ read_fields(Reader *r, const char *where, json_t *obj, void *base, const Field *
             memcpy(p + f->aux, &count, sizeof(count));
             break;
         }
+        case F_STRS:
+        {
+            size_t count, j;
+            const char **strs;
+
+            if (!json_is_array(v))
+                return shape_error(r, where, f->key, "an array of strings");
+            count = json_array_size(v);
+            strs = arena_array(r->arena, count ? count : 1, sizeof(char *));
+            if (strs == NULL)
+                goto oom;
+            for (j = 0; j < count; j++)
+            {
+                json_t *e = json_array_get(v, j);
+
+                if (!json_is_string(e))
+                    return shape_error(r, where, f->key, "an array of strings");
+                strs[j] = arena_strndup(r->arena, json_string_value(e), json_string_length(e));
+                if (strs[j] == NULL)
+                    goto oom;
+            }
+            memcpy(at, &strs, sizeof(strs));
+            memcpy(p + f->aux, &count, sizeof(count));
+            break;
+        }
         }
     }
     return 0;
@@ -509,6 +593,10 @@ read_root(Reader *r, json_t *root, Snapshot *snap)
         if (read_array(r, root, &arrays[i], snap) != 0)
             return -1;
 
+    snap->has_statements = json_is_true(json_object_get(root, "has_statements"));
+    snap->host.wal_dir_bytes = snap->host.mem_total_bytes = snap->host.mem_available_bytes = -1;
+    if (read_object(r, root, "host", snap, host_fields, PM_LENGTHOF(host_fields)) != 0)
+        return -1;
     v = json_object_get(root, "wal");
     if (json_is_object(v))
     {

@@ -63,6 +63,16 @@ spec_put(ConnSpec *spec, const char *keyword, const char *value)
     return 0;
 }
 
+/* Copies s to dst (which has room) and returns its length. */
+static size_t
+copy_str(char *dst, const char *s)
+{
+    size_t len = strlen(s);
+
+    memcpy(dst, s, len);
+    return len;
+}
+
 static const char *
 spec_get(const ConnSpec *spec, const char *keyword)
 {
@@ -166,6 +176,48 @@ connspec_free(ConnSpec *spec)
     free(spec->keywords);
     free(spec->values);
     free(spec);
+}
+
+bool
+connspec_has_password(const ConnSpec *spec)
+{
+    const char *password = spec ? spec_get(spec, "password") : NULL;
+
+    return password != NULL && password[0] != '\0';
+}
+
+char *
+connspec_conninfo_without_password(const ConnSpec *spec)
+{
+    size_t i, len = 1;
+    char *out, *o;
+    const char *v;
+
+    for (i = 0; i < spec->n; i++)
+        len += strlen(spec->keywords[i]) + 2 * strlen(spec->values[i]) + 5;
+    out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    o = out;
+    for (i = 0; i < spec->n; i++)
+    {
+        if (strcmp(spec->keywords[i], "password") == 0)
+            continue;
+        if (o != out)
+            *o++ = ' ';
+        o += copy_str(o, spec->keywords[i]);
+        *o++ = '=';
+        *o++ = '\'';
+        for (v = spec->values[i]; *v; v++)
+        {
+            if (*v == '\'' || *v == '\\')
+                *o++ = '\\';
+            *o++ = *v;
+        }
+        *o++ = '\'';
+    }
+    *o = '\0';
+    return out;
 }
 
 void

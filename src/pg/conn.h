@@ -31,6 +31,16 @@ ConnSpec *connspec_new(const char *target_conninfo, const char *dbname, const ch
                        const char *port, const char *user, PmError *err) PM_MUST_CHECK;
 void connspec_free(ConnSpec *spec); /* NULL is a no-op */
 
+/*
+ * The spec as a conninfo string without its password (and without keys that
+ * cannot matter to a person), quoted per libpq's rules; NULL on out of memory.
+ * Caller frees.
+ */
+char *connspec_conninfo_without_password(const ConnSpec *spec);
+
+/* True when the spec carries a password. */
+bool connspec_has_password(const ConnSpec *spec);
+
 /* Replaces every occurrence of the spec's password in text with ********. */
 void connspec_scrub(const ConnSpec *spec, char *text);
 

@@ -17,6 +17,7 @@
 #include "pg/pgconn_int.h"
 #include "sql.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static const char *const probe_settings[] = {
     "autovacuum",
@@ -44,9 +45,11 @@ probe_options_default(void)
 {
     ProbeOptions opts = {
         .slow_threshold_s = 5.0,
+        .idle_threshold_s = 3600.0,
         .max_sessions = 1000,
         .max_groups = 200,
         .max_tables = 20,
+        .max_statements = 20,
         .query_len = 512,
     };
 
@@ -121,6 +124,9 @@ read_server(const PGresult *res, Arena *arena, Snapshot *snap)
     snap->n_waiting_lock = col_int(res, 0, 16, 0);
     snap->longest_query_s = col_double(res, 0, 17, 0);
     snap->longest_xact_s = col_double(res, 0, 18, 0);
+    snap->longest_query_pid = (int32_t) col_int(res, 0, 19, 0);
+    snap->longest_query_application = col_str(arena, res, 0, 20);
+    snap->longest_query_waiting = col_bool(res, 0, 21);
     return snap->version == NULL ? -1 : 0;
 }
 
@@ -205,6 +211,61 @@ parse_pid_array(Arena *arena, const char *text, int32_t **out, size_t *n_out)
     return 0;
 }
 
+/*
+ * A text[] in its external form, {a,"b c",NULL}, into strings.  Elements may
+ * be double-quoted with backslash escapes; NULL elements are dropped.
+ */
+static int
+parse_text_array(Arena *arena, const char *text, const char ***out, size_t *n_out)
+{
+    size_t cap = 1, n = 0;
+    const char *p;
+    const char **items;
+    char *buf;
+
+    *out = NULL;
+    *n_out = 0;
+    if (text == NULL || text[0] != '{')
+        return 0;
+    for (p = text; *p; p++)
+        if (*p == ',')
+            cap++;
+    items = arena_array(arena, cap, sizeof(char *));
+    buf = arena_alloc(arena, strlen(text) + 1);
+    if (items == NULL || buf == NULL)
+        return -1;
+    p = text + 1;
+    while (*p && *p != '}' && n < cap)
+    {
+        char *start = buf;
+        bool quoted = *p == '"';
+
+        if (quoted)
+        {
+            p++;
+            while (*p && *p != '"')
+            {
+                if (*p == '\\' && p[1])
+                    p++;
+                *buf++ = *p++;
+            }
+            if (*p == '"')
+                p++;
+        }
+        else
+            while (*p && *p != ',' && *p != '}')
+                *buf++ = *p++;
+        *buf++ = '\0';
+        if (quoted || strcmp(start, "NULL") != 0)
+            items[n++] = start;
+        if (*p == ',')
+            p++;
+    }
+    *out = items;
+    *n_out = n;
+    return 0;
+}
+
 static int
 read_sessions(const PGresult *res, Arena *arena, Snapshot *snap)
 {
@@ -264,6 +325,10 @@ read_tables(const PGresult *res, Arena *arena, Snapshot *snap)
         t->size_bytes = col_int(res, i, 9, 0);
         t->last_analyze_age_s = col_double(res, i, 10, -1);
         t->last_vacuum_age_s = col_double(res, i, 11, -1);
+        if (parse_text_array(arena, col_str(arena, res, i, 12), &t->indexed_columns,
+                             &t->n_indexed_columns) != 0)
+            return -1;
+        t->autovacuum_disabled = col_bool(res, i, 13);
     }
     snap->n_tables = (size_t) n;
     return 0;
@@ -283,49 +348,111 @@ read_wal(const PGresult *res, Snapshot *snap)
 typedef int (*Reader)(const PGresult *res, Arena *arena, Snapshot *snap);
 
 static int
+read_statements(const PGresult *res, Arena *arena, Snapshot *snap)
+{
+    int n = PQntuples(res), i;
+
+    snap->statements = arena_array(arena, (size_t) n, sizeof(Statement));
+    if (snap->statements == NULL)
+        return -1;
+    for (i = 0; i < n; i++)
+    {
+        Statement *st = &snap->statements[i];
+
+        st->queryid = col_int(res, i, 0, 0);
+        st->query = col_str(arena, res, i, 1);
+        st->calls = col_int(res, i, 2, 0);
+        st->total_exec_ms = col_double(res, i, 3, 0);
+        st->mean_exec_ms = col_double(res, i, 4, 0);
+        st->rows = col_int(res, i, 5, 0);
+        st->shared_blks_read = col_int(res, i, 6, 0);
+        st->shared_blks_hit = col_int(res, i, 7, 0);
+    }
+    snap->n_statements = (size_t) n;
+    snap->has_statements = true;
+    return 0;
+}
+
+static int
+read_logfile(const PGresult *res, Arena *arena, Snapshot *snap)
+{
+    if (PQntuples(res) == 1)
+        snap->server_log_file = col_str(arena, res, 0, 0);
+    return 0;
+}
+
+static int
 read_wal_step(const PGresult *res, Arena *arena, Snapshot *snap)
 {
     (void) arena;
     return read_wal(res, snap);
 }
 
-/* One step of the pipeline: a statement and its reader, or a sync point. */
+/*
+ * One statement of the probe.  Batch 1 always goes out (its first step alone
+ * for `pgmedic status`); batch 2 holds the extras of snapshot and triage,
+ * each sent only when batch 1 said it can run without an error, so a probe
+ * never writes an ERROR into the server's log.
+ */
 typedef struct
 {
-    const char *name; /* for messages; NULL marks a sync point */
-    const char *sql;
+    const char *name;
     Reader reader;
-    bool optional; /* a failure becomes a note, not a failed snapshot */
-    bool ping;     /* part of the short probe of `pgmedic status` */
+    int batch;
+    bool ping;
 } Step;
 
-static const Step steps[] = {
-    {"server", SQL_probe_server, read_server, false, true},
-    {"settings", SQL_probe_settings, read_settings, false, false},
-    {"groups", SQL_probe_groups, read_groups, false, false},
-    {"sessions", SQL_probe_sessions, read_sessions, false, false},
-    {"tables", SQL_probe_tables, read_tables, false, false},
-    {NULL, NULL, NULL, false, true},
-    {"wal", SQL_probe_wal, read_wal_step, true, false},
-    {NULL, NULL, NULL, false, false},
+static int
+read_nothing(const PGresult *res, Arena *arena, Snapshot *snap)
+{
+    (void) res;
+    (void) arena;
+    (void) snap;
+    return 0;
+}
+
+enum
+{
+    STEP_SERVER,
+    STEP_EXTRAS,
+    STEP_SETTINGS,
+    STEP_GROUPS,
+    STEP_SESSIONS,
+    STEP_TABLES,
+    STEP_WAL,
+    STEP_STATEMENTS,
+    STEP_LOGFILE,
+    N_STEPS
 };
 
-/* The note for an optional step that failed, naming what to grant. */
-static int
-note_denied(Arena *arena, Snapshot *snap, const char *step, const PGresult *res)
-{
-    const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    char note[512];
+static const Step steps[N_STEPS] = {
+    [STEP_SERVER] = {"server", read_server, 1, true},
+    [STEP_EXTRAS] = {"extras", read_nothing, 1, false}, /* read into Extras by run_batch */
+    [STEP_SETTINGS] = {"settings", read_settings, 1, false},
+    [STEP_GROUPS] = {"groups", read_groups, 1, false},
+    [STEP_SESSIONS] = {"sessions", read_sessions, 1, false},
+    [STEP_TABLES] = {"tables", read_tables, 1, false},
+    [STEP_WAL] = {"wal", read_wal_step, 2, false},
+    [STEP_STATEMENTS] = {"statements", read_statements, 2, false},
+    [STEP_LOGFILE] = {"log file", read_logfile, 2, false},
+};
 
-    if (sqlstate != NULL && strcmp(sqlstate, "42501") == 0)
-        snprintf(note, sizeof(note),
-                 "%s not collected: %s; grant it with: GRANT pg_monitor TO %s", step,
-                 msg ? msg : "permission denied", snap->role ? snap->role : "this role");
-    else
-        snprintf(note, sizeof(note), "%s not collected: %s", step, msg ? msg : "error");
-    return add_note(arena, snap, note);
-}
+/* What batch 1 found out about the extras (probe_extras). */
+typedef struct
+{
+    bool can_ls_waldir;
+    bool can_current_logfile;
+    const char *statements_schema; /* NULL when pg_stat_statements is absent or not loaded */
+} Extras;
+
+/* A step ready to send: its text and parameters. */
+typedef struct
+{
+    int step;
+    const char *sql;
+    int n_params;
+    const char *params[4];
+} Outgoing;
 
 /* Marks the snapshot as failed after the connection was made. */
 static void
@@ -335,20 +462,156 @@ fail_snapshot(Arena *arena, Snapshot *snap, ConnFailure failure, const char *mes
     snap->failure_message = arena_strdup(arena, message);
 }
 
-int
-probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, PmError *err)
+/*
+ * Sends the statements then one sync (one implicit transaction: one view of
+ * pg_stat_activity), flushes once and reads every answer under the deadline.
+ * 1 when the batch ran, 0 when the snapshot failed (snap says why), -1 when
+ * out of memory.
+ */
+static int
+run_batch(PgConn *pc, const Outgoing *out, size_t n, int64_t deadline, Arena *arena,
+          Snapshot *snap, Extras *extras)
 {
     PGconn *conn = pc->conn;
-    char p_slow[32], p_len[16], p_max_sessions[16], p_max_groups[16], p_max_tables[16];
-    char settings_array[1024];
-    const char *params[3];
-    double started = pm_clock_s();
-    int64_t deadline = pm_clock_ms() + pc->query_timeout_ms + 1000;
     PmError qerr;
     size_t i;
     bool failed;
 
+    pm_error_clear(&qerr);
+    for (i = 0; i < n; i++)
+    {
+        pm_log_debug("probe: sending %s", steps[out[i].step].name);
+        if (!PQsendQueryParams(conn, out[i].sql, out[i].n_params, NULL,
+                               out[i].n_params ? out[i].params : NULL, NULL, NULL, 0))
+        {
+            fail_snapshot(arena, snap, CONN_ERROR, PQerrorMessage(conn));
+            return 0;
+        }
+    }
+    if (!PQpipelineSync(conn) || pgconn_flush(pc, deadline, &qerr) != 0)
+    {
+        fail_snapshot(arena, snap, CONN_TIMEOUT, qerr.message[0] ? qerr.message : PQerrorMessage(conn));
+        return 0;
+    }
+    for (i = 0; i <= n; i++)
+    {
+        const Step *step = i < n ? &steps[out[i].step] : NULL;
+        PGresult *res = pgconn_next_result(pc, deadline, &failed, &qerr);
+        ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        int rc = 0;
+
+        if (res == NULL)
+        {
+            /* A deadline or a lost connection: the server stopped answering. */
+            fail_snapshot(arena, snap,
+                          strstr(qerr.message, "did not answer") ? CONN_TIMEOUT : CONN_SERVER_DOWN,
+                          failed ? qerr.message : "connection to server lost mid-snapshot");
+            return 0;
+        }
+        if (step == NULL)
+        {
+            PQclear(res);
+            if (status != PGRES_PIPELINE_SYNC)
+            {
+                fail_snapshot(arena, snap, CONN_ERROR, "unexpected result in pipeline");
+                return 0;
+            }
+            break;
+        }
+        if (status == PGRES_TUPLES_OK)
+        {
+            rc = step->reader(res, arena, snap);
+            if (rc == 0 && out[i].step == STEP_EXTRAS && extras != NULL && PQntuples(res) == 1)
+            {
+                extras->can_ls_waldir = col_bool(res, 0, 0);
+                extras->can_current_logfile = col_bool(res, 0, 1);
+                extras->statements_schema = col_str(arena, res, 0, 2);
+            }
+        }
+        else if (status == PGRES_FATAL_ERROR && step->batch == 2)
+        {
+            char note[600];
+
+            pgconn_error_from_result(&qerr, res, step->name);
+            snprintf(note, sizeof(note), "%s not collected: %s", step->name, qerr.message);
+            rc = add_note(arena, snap, note);
+        }
+        else if (status == PGRES_FATAL_ERROR)
+        {
+            const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            char msg[600];
+
+            pgconn_error_from_result(&qerr, res, step->name);
+            snprintf(msg, sizeof(msg), "snapshot query failed: %s", qerr.message);
+            /* 57014: statement_timeout; the server is alive but too slow. */
+            fail_snapshot(arena, snap,
+                          sqlstate && strcmp(sqlstate, "57014") == 0 ? CONN_TIMEOUT : CONN_ERROR,
+                          msg);
+        }
+        PQclear(res);
+        if (rc != 0)
+            return -1;
+        /* Each statement's results end with a NULL. */
+        res = pgconn_next_result(pc, deadline, &failed, &qerr);
+        if (res != NULL)
+        {
+            PQclear(res);
+            fail_snapshot(arena, snap, CONN_ERROR, "unexpected extra result in pipeline");
+            return 0;
+        }
+        if (failed)
+        {
+            fail_snapshot(arena, snap, CONN_SERVER_DOWN, qerr.message);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* "FROM @SCHEMA@.pg_stat_statements" with the schema quoted as an identifier. */
+static const char *
+statements_sql(PgConn *pc, Arena *arena, const char *schema)
+{
+    const char *at = strstr(SQL_probe_statements, "@SCHEMA@");
+    char *quoted, *sql;
+    size_t before, qlen, after;
+
+    if (at == NULL)
+        return NULL;
+    quoted = PQescapeIdentifier(pc->conn, schema, strlen(schema));
+    if (quoted == NULL)
+        return NULL;
+    before = (size_t) (at - SQL_probe_statements);
+    qlen = strlen(quoted);
+    after = strlen(at + 8);
+    sql = arena_alloc(arena, before + qlen + after + 1);
+    if (sql != NULL)
+    {
+        memcpy(sql, SQL_probe_statements, before);
+        memcpy(sql + before, quoted, qlen);
+        memcpy(sql + before + qlen, at + 8, after + 1);
+    }
+    PQfreemem(quoted);
+    return sql;
+}
+
+int
+probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, PmError *err)
+{
+    PGconn *conn = pc->conn;
+    char p_slow[32], p_idle[32], p_len[16], p_max_sessions[16], p_max_groups[16],
+        p_max_tables[16], p_max_statements[16];
+    char settings_array[1024];
+    double started = pm_clock_s();
+    int64_t deadline = pm_clock_ms() + pc->query_timeout_ms + 1000;
+    Outgoing out[N_STEPS];
+    Extras extras = {false, false, NULL};
+    size_t n = 0, i;
+    int rc;
+
     snprintf(p_slow, sizeof(p_slow), "%.3f", opts->slow_threshold_s);
+    snprintf(p_idle, sizeof(p_idle), "%.3f", opts->idle_threshold_s);
+    snprintf(p_max_statements, sizeof(p_max_statements), "%d", opts->max_statements);
     snprintf(p_len, sizeof(p_len), "%d", opts->query_len);
     snprintf(p_max_sessions, sizeof(p_max_sessions), "%d", opts->max_sessions);
     snprintf(p_max_groups, sizeof(p_max_groups), "%d", opts->max_groups);
@@ -365,121 +628,64 @@ probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, Pm
 
     snap->wal_bytes = -1;
     snap->wal_files = -1;
-    pm_error_clear(&qerr);
-
     if (!PQenterPipelineMode(conn))
     {
         fail_snapshot(arena, snap, CONN_ERROR, PQerrorMessage(conn));
         return 0;
     }
-    for (i = 0; i < PM_LENGTHOF(steps); i++)
+
+    /* Batch 1: who the server is and what it is doing. */
+    memset(out, 0, sizeof(out));
+    out[n++] = (Outgoing){STEP_SERVER, SQL_probe_server, 0, {NULL}};
+    if (!opts->ping_only)
     {
-        const Step *step = &steps[i];
-        int n = 0, ok;
-
-        if (opts->ping_only && !step->ping)
-            continue;
-        if (step->name == NULL)
-        {
-            ok = PQpipelineSync(conn);
-        }
-        else
-        {
-            if (step->reader == read_settings)
-                params[n++] = settings_array;
-            else if (step->reader == read_groups)
-                params[n++] = p_max_groups;
-            else if (step->reader == read_sessions)
-            {
-                params[n++] = p_slow;
-                params[n++] = p_len;
-                params[n++] = p_max_sessions;
-            }
-            else if (step->reader == read_tables)
-                params[n++] = p_max_tables;
-            ok = PQsendQueryParams(conn, step->sql, n, NULL, n ? params : NULL, NULL, NULL, 0);
-        }
-        if (!ok)
-        {
-            fail_snapshot(arena, snap, CONN_ERROR, PQerrorMessage(conn));
-            return 0;
-        }
+        out[n++] = (Outgoing){STEP_SETTINGS, SQL_probe_settings, 1, {settings_array}};
+        out[n++] = (Outgoing){STEP_GROUPS, SQL_probe_groups, 1, {p_max_groups}};
+        out[n++] = (Outgoing){STEP_SESSIONS, SQL_probe_sessions, 4,
+                              {p_slow, p_len, p_max_sessions, p_idle}};
+        out[n++] = (Outgoing){STEP_TABLES, SQL_probe_tables, 1, {p_max_tables}};
+        if (opts->extras)
+            out[n++] = (Outgoing){STEP_EXTRAS, SQL_probe_extras, 0, {NULL}};
     }
-    if (pgconn_flush(pc, deadline, &qerr) != 0)
+    rc = run_batch(pc, out, n, deadline, arena, snap, &extras);
+
+    /* Batch 2: the extras, only what can run without an error. */
+    if (rc == 1 && opts->extras && !opts->ping_only)
     {
-        fail_snapshot(arena, snap, CONN_TIMEOUT, qerr.message);
-        return 0;
-    }
+        n = 0;
+        if (extras.can_ls_waldir)
+            out[n++] = (Outgoing){STEP_WAL, SQL_probe_wal, 0, {NULL}};
+        else if (add_note(arena, snap, "WAL size not collected: permission denied for function "
+                                       "pg_ls_waldir; grant pg_monitor to this role") != 0)
+            rc = -1;
+        if (extras.statements_schema != NULL)
+        {
+            const char *sql = statements_sql(pc, arena, extras.statements_schema);
 
-    for (i = 0; i < PM_LENGTHOF(steps); i++)
+            if (sql == NULL)
+                rc = -1;
+            else
+                out[n++] = (Outgoing){STEP_STATEMENTS, sql, 2, {p_len, p_max_statements}};
+        }
+        else if (add_note(arena, snap,
+                          "statements not collected: pg_stat_statements is not installed in this "
+                          "database or not in shared_preload_libraries; install it to name the "
+                          "queries behind slow tables") != 0)
+            rc = -1;
+        if (extras.can_current_logfile)
+            out[n++] = (Outgoing){STEP_LOGFILE, SQL_probe_logfile, 0, {NULL}};
+        if (rc == 1 && n > 0)
+            rc = run_batch(pc, out, n, deadline, arena, snap, NULL);
+    }
+    if (rc >= 0)
+        PQexitPipelineMode(conn);
+    if (rc < 0)
     {
-        const Step *step = &steps[i];
-        PGresult *res;
-        ExecStatusType status;
-        int rc = 0;
-
-        if (opts->ping_only && !step->ping)
-            continue;
-        res = pgconn_next_result(pc, deadline, &failed, &qerr);
-        status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-        if (res == NULL)
-        {
-            /* A deadline or a lost connection: the server stopped answering. */
-            fail_snapshot(arena, snap,
-                          strstr(qerr.message, "did not answer") ? CONN_TIMEOUT : CONN_SERVER_DOWN,
-                          failed ? qerr.message : "connection to server lost mid-snapshot");
-            return 0;
-        }
-        if (step->name == NULL)
-        {
-            PQclear(res);
-            if (status != PGRES_PIPELINE_SYNC)
-            {
-                fail_snapshot(arena, snap, CONN_ERROR, "unexpected result in pipeline");
-                return 0;
-            }
-            continue;
-        }
-        if (status == PGRES_TUPLES_OK)
-            rc = step->reader(res, arena, snap);
-        else if (step->optional && status == PGRES_FATAL_ERROR)
-            rc = note_denied(arena, snap, step->name, res);
-        else if (status == PGRES_FATAL_ERROR)
-        {
-            const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            char msg[600];
-
-            pgconn_error_from_result(&qerr, res, step->name);
-            snprintf(msg, sizeof(msg), "snapshot query failed: %s", qerr.message);
-            /* 57014: statement_timeout; the server is alive but too slow. */
-            fail_snapshot(arena, snap,
-                          sqlstate && strcmp(sqlstate, "57014") == 0 ? CONN_TIMEOUT : CONN_ERROR,
-                          msg);
-        }
-        PQclear(res);
-        if (rc != 0)
-        {
-            pm_error_set(err, "out of memory");
-            return -1;
-        }
-        /* Each statement's results end with a NULL. */
-        res = pgconn_next_result(pc, deadline, &failed, &qerr);
-        if (res != NULL)
-        {
-            PQclear(res);
-            fail_snapshot(arena, snap, CONN_ERROR, "unexpected extra result in pipeline");
-            return 0;
-        }
-        if (failed)
-        {
-            fail_snapshot(arena, snap, CONN_SERVER_DOWN, qerr.message);
-            return 0;
-        }
+        pm_error_set(err, "out of memory");
+        return -1;
     }
-    PQexitPipelineMode(conn);
 
-    if (snap->failure == CONN_OK && !opts->ping_only && !snap->has_pg_monitor && !snap->is_superuser)
+    if (snap->failure == CONN_OK && !snap->has_pg_monitor && !snap->is_superuser)
     {
         char note[256];
 

@@ -20,14 +20,20 @@
 typedef struct
 {
     double slow_threshold_s; /* sessions active longer than this are collected */
+    double idle_threshold_s; /* and idle sessions idle longer than this */
     int max_sessions;        /* caps keep the cost bounded on huge servers */
     int max_groups;
     int max_tables; /* per ranking: dead tuples, modifications, sequential reads */
+    int max_statements; /* from pg_stat_statements */
     int query_len;  /* characters of query text kept */
-    bool ping_only; /* only who the server is and its counts (pgmedic status) */
+    bool ping_only; /* only the server statement: identity, slots, counts and the
+                     * oldest active query (status, check) */
+    bool extras;    /* also WAL size, pg_stat_statements, log file: a second round
+                     * trip, sent only with what can run without an error */
 } ProbeOptions;
 
-/* The defaults: 5 s, 1000 sessions, 200 groups, 20 tables, 512 characters. */
+/* The defaults: 5 s, 1 h idle, 1000 sessions, 200 groups, 20 tables, 20 statements,
+ * 512 characters. */
 ProbeOptions probe_options_default(void);
 
 /* Runs the probe on an open connection; -1 only when out of memory. */

@@ -18,7 +18,8 @@ typedef enum
 {
     FORMAT_TEXT = 0,
     FORMAT_JSON,
-    FORMAT_NAGIOS
+    FORMAT_NAGIOS,
+    FORMAT_MARKDOWN
 } Format;
 
 /* Text styling: colour only on a terminal and without NO_COLOR. */
