@@ -12,7 +12,7 @@ BUILD    ?= build
 WERROR   ?= 1
 SANITIZE ?= 0
 
-PKGS     = libpq jansson inih
+PKGS     = libpq jansson inih sqlite3
 TESTPKGS = cmocka
 
 WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wvla \

@@ -9,6 +9,9 @@
 #     sessions queue behind it
 #   - a slow query: a report running pg_sleep past the slow threshold
 # max_connections is 23 (20 usable), so 17 client sessions make 85 %.
+# The demo goes as the runbook does: status (§3), the alerts, triage (§4-5,
+# "Common Issues"), fix as a dry run and then applied (§6), and the alerts
+# again (§8).  The audit log of the fixes lives in the demo's temp dir.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +39,17 @@ run() { printf '$ %s\n' "$*"; "$@" || printf '(exit status %d)\n' $?; }
 say "starting a throwaway PostgreSQL 15 (max_connections = 23)"
 eval "$("$here/tmp-pg" start --root "$root" --set max_connections=23 --set log_statement=none)"
 export PGHOST PGPORT PGUSER PGDATABASE=postgres
+# The demo's own configuration: its store (audit log) in the temp dir, the
+# thresholds lowered so a 2-second-old incident counts.
+cat >"$root/pgmedic.ini" <<INI
+[pgmedic]
+store = $root/pgmedic.db
+[thresholds]
+slow_query_warning = 2s
+idle_connection = 2s
+lock_wait = 1s
+INI
+export PGMEDIC_CONFIG=$root/pgmedic.ini
 echo "socket $PGHOST, port $PGPORT"
 
 # A session that runs SQL and then stays open, as its application.
@@ -74,20 +88,35 @@ sleep 2.2
 say "runbook §3: is the database up?"
 run "$bin" status
 
-say "the alerts (slow_query_warning lowered to 2s for the demo)"
-run "$bin" check --set slow_query_warning=2s
+say "the alerts (thresholds lowered to seconds for the demo, in \$PGMEDIC_CONFIG)"
+run "$bin" check
 
 say "the same as a Nagios plugin"
-run "$bin" check --set slow_query_warning=2s --format nagios
+run "$bin" check --format nagios
 
-say "what the snapshot saw of the lock chain"
-"$bin" snapshot --set slow_query_warning=2s |
-    python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for x in s["sessions"]:
-    print("  pid %-7d %-16s %-22s blocked by %-14s %s" % (x["pid"], x["application"], x["state"], x["blocked_by"] or "-", (x["query"] or "")[:50]))
-' 2>/dev/null || "$bin" snapshot | head -40
+say "triage: the causes, their evidence, and the command that treats each"
+run "$bin" triage
+
+say "runbook §8 before any treatment: not recovered"
+run "$bin" verify
+
+say "treat the lock chain first: a dry run shows what would be done"
+run "$bin" fix terminate-blockers --lock-wait 1s
+
+say "... and --apply does it (re-checked per session, audited)"
+run "$bin" fix terminate-blockers --lock-wait 1s --apply --yes
+
+say "then the leak: terminate billing-worker's idle sessions"
+run "$bin" fix terminate-idle --application billing-worker --idle-for 2s --apply --yes
+
+say "and the slow reports: cancel queries running longer than 2s"
+run "$bin" fix cancel-long --running-for 2s --apply --yes
+
+say "runbook §8: verify recovery (re-probes for up to 10s)"
+run "$bin" verify --wait 10s
+
+say "the audit log of what was done"
+run "$bin" audit
 
 say "when the server is gone"
 "$here/tmp-pg" stop-all "$root" >/dev/null 2>&1

@@ -5,7 +5,7 @@
 -- $1: seconds (float8); $2: query text length; $3: the most sessions;
 -- $4: idle seconds (float8).
 WITH a AS MATERIALIZED (
-    SELECT pid, usename, application_name, client_addr, datname, state, backend_start,
+    SELECT pid, usesysid, usename, application_name, client_addr, datname, state, backend_start,
            xact_start, query_start, state_change, wait_event_type, wait_event, query
     FROM pg_catalog.pg_stat_activity
     WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
@@ -36,8 +36,12 @@ SELECT a.pid::int4,
        a.wait_event,
        COALESCE(EXTRACT(epoch FROM pg_catalog.now() - l.waitstart), -1)::float8 AS lock_wait_s,
        w.blockers::text AS blocked_by,
-       pg_catalog.left(a.query, $2::int4) AS query
+       pg_catalog.left(a.query, $2::int4) AS query,
+       a.query_start::text,
+       a.xact_start::text,
+       COALESCE(r.rolsuper, false) AS is_superuser
 FROM a
+LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid
 LEFT JOIN w ON w.pid = a.pid
 LEFT JOIN l ON l.pid = a.pid
 WHERE (a.state = 'active'

@@ -17,13 +17,17 @@ typedef struct
 } Command;
 
 static const Command commands[] = {
+    {"triage", cmd_triage, "name the cause of each alert, with evidence and the fix (default)"},
     {"status", cmd_status, "is the server up? like pg_isready, but honest (runbook §3)"},
     {"check", cmd_check, "evaluate the three runbook alerts; --format nagios for Nagios"},
+    {"fix", cmd_fix, "treat a cause: guarded, audited remediations (dry run unless --apply)"},
+    {"verify", cmd_verify, "tick the recovery checklist (runbook §8); exit 0 only when recovered"},
+    {"audit", cmd_audit, "list what fix did, newest first (the audit log)"},
     {"snapshot", cmd_snapshot, "print the raw snapshot as JSON (replay with --from)"},
 };
 
 /* The command run when none is named. */
-#define DEFAULT_COMMAND "check"
+#define DEFAULT_COMMAND "triage"
 
 void
 cmd_print_main_help(void)

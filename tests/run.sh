@@ -43,6 +43,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 export PGMEDIC_TEST_TMP=$tmp
+# pgmedic keeps samples and its audit log under $HOME: tests get their own.
+export HOME=$tmp/home
+mkdir -p "$HOME"
 export PGMEDIC_SRCDIR=$srcdir
 export PGMEDIC_BIN=$build/pgmedic
 

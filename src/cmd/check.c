@@ -69,6 +69,7 @@ cmd_check(int argc, char **argv)
     }
     if (cmd_emit(&out) != 0)
         goto done;
+    cmd_record_sample(&ctx, &snap);
     exit_code = (int) rules_worst(&alerts);
 
 done:

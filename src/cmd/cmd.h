@@ -45,6 +45,8 @@ typedef struct
     Format format;
     const char **sets;
     int n_sets;
+    char **args; /* positional arguments, in argv */
+    int n_args;
 } CmdOptions;
 
 /* Everything a command needs once its options are parsed. */
@@ -72,6 +74,11 @@ typedef struct
     const char *options;
     const char *examples;
     unsigned accepts; /* OPT_* */
+    /* A command's own options, parsed by on_option (NULL when none). */
+    const struct option *extra_options; /* terminated by an all-zero entry */
+    const char *extra_short;            /* their short letters for getopt, "" when none */
+    int (*on_option)(int c, const char *arg, void *state); /* 0, or -1 after a usage error */
+    int max_args;                        /* positional arguments allowed */
 } CmdHelp;
 
 /*
@@ -82,6 +89,10 @@ typedef struct
  */
 int cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit_code);
 
+/* The same, handing state to help->on_option for the command's own options. */
+int cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdContext *ctx,
+                   int *exit_code);
+
 /* Releases what cmd_setup() built. */
 void cmd_teardown(CmdContext *ctx);
 
@@ -90,6 +101,13 @@ void cmd_teardown(CmdContext *ctx);
  * the target.  -1 on failure (printed), in which case exit 3.
  */
 int cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap);
+
+/*
+ * Adds the snapshot's numbers to the store as a sample (the baseline verify
+ * compares with).  Best effort: a store that cannot be opened is reported at
+ * -v and never fails the command.
+ */
+void cmd_record_sample(const CmdContext *ctx, const Snapshot *snap);
 
 /* Writes buf to stdout; prints the error and returns -1 on failure. */
 int cmd_emit(StrBuf *buf);
@@ -102,6 +120,9 @@ int cmd_status(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_triage(int argc, char **argv);
+int cmd_fix(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* Prints the top-level help. */
 void cmd_print_main_help(void);

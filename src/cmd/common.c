@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "core/snapshot_json.h"
 #include "host/hostinfo.h"
+#include "store/store.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -158,10 +159,37 @@ select_target(CmdContext *ctx, const Target **out)
 int
 cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit_code)
 {
+    return cmd_setup_with(argc, argv, help, NULL, ctx, exit_code);
+}
+
+/* The shared long options followed by the command's own; caller frees. */
+static struct option *
+merged_options(const CmdHelp *help)
+{
+    size_t n_common = PM_LENGTHOF(long_options) - 1, n_extra = 0;
+    struct option *all;
+
+    while (help->extra_options && help->extra_options[n_extra].name != NULL)
+        n_extra++;
+    all = pm_xmalloc((n_common + n_extra + 1) * sizeof(struct option));
+    memcpy(all, long_options, n_common * sizeof(struct option));
+    if (n_extra > 0)
+        memcpy(all + n_common, help->extra_options, n_extra * sizeof(struct option));
+    memset(&all[n_common + n_extra], 0, sizeof(struct option));
+    return all;
+}
+
+int
+cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdContext *ctx,
+               int *exit_code)
+{
     CmdOptions *o = &ctx->opts;
     const Target *target;
+    struct option *options;
+    char shortopts[64];
     PmError err;
     int c, verbosity = 0, i;
+    bool bad = false;
 
     memset(ctx, 0, sizeof(*ctx));
     o->command = help->name;
@@ -191,7 +219,11 @@ cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit
 
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h:p:U:d:c:t:vq", long_options, NULL)) != -1)
+    options = merged_options(help);
+    snprintf(shortopts, sizeof(shortopts), ":h:p:U:d:c:t:vq%s",
+             help->extra_short ? help->extra_short : "");
+    o->args = pm_xmalloc(sizeof(char *) * (size_t) (argc > 0 ? argc : 1));
+    while (!bad && (c = getopt_long(argc, argv, shortopts, options, NULL)) != -1)
     {
         switch (c)
         {
@@ -224,14 +256,15 @@ cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit
                                     help->name);
                 else
                     cmd_usage_error(help->name, "unrecognized format \"%s\"", optarg);
-                return -1;
+                bad = true;
             }
             break;
         case LONG_FROM:
             if (!(help->accepts & OPT_FROM))
             {
                 cmd_usage_error(help->name, "command \"%s\" has no --from option", help->name);
-                return -1;
+                bad = true;
+                break;
             }
             o->from = optarg;
             break;
@@ -243,19 +276,34 @@ cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *exit
             break;
         case ':':
             cmd_usage_error(help->name, "option \"%s\" requires a value", argv[optind - 1]);
-            return -1;
-        default:
+            bad = true;
+            break;
+        case '?':
             if (optopt != 0)
                 cmd_usage_error(help->name, "unrecognized option \"-%c\"", optopt);
             else
                 cmd_usage_error(help->name, "unrecognized option \"%s\"", argv[optind - 1]);
-            return -1;
+            bad = true;
+            break;
+        default:
+            if (help->on_option == NULL || help->on_option(c, optarg, state) != 0)
+            {
+                if (help->on_option == NULL)
+                    cmd_usage_error(help->name, "unrecognized option \"%s\"", argv[optind - 1]);
+                bad = true;
+            }
+            break;
         }
     }
-    if (optind < argc)
+    free(options);
+    if (bad)
+        return -1;
+    while (optind < argc)
+        o->args[o->n_args++] = argv[optind++];
+    if (o->n_args > help->max_args)
     {
         cmd_usage_error(help->name, "too many command-line arguments (first is \"%s\")",
-                        argv[optind]);
+                        o->args[help->max_args]);
         return -1;
     }
     if (verbosity < 0)
@@ -329,6 +377,7 @@ cmd_teardown(CmdContext *ctx)
     connspec_free(ctx->spec);
     conf_free(&ctx->conf);
     free(ctx->opts.sets);
+    free(ctx->opts.args);
     memset(ctx, 0, sizeof(*ctx));
 }
 
@@ -430,6 +479,37 @@ cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap)
     pm_log_info("snapshot of %s in %.1f ms (connect %.1f ms)", snap->target,
                 snap->probe_s * 1000.0, snap->connect_s * 1000.0);
     return 0;
+}
+
+void
+cmd_record_sample(const CmdContext *ctx, const Snapshot *snap)
+{
+    PmError err;
+    Store *store;
+    Sample sample;
+
+    if (snap->failure != CONN_OK || ctx->opts.from != NULL)
+        return;
+    store = store_open(ctx->conf.store, &err);
+    if (store == NULL || store_relax_durability(store, &err) != 0)
+    {
+        pm_log_info("sample not recorded: %s", err.message);
+        store_close(store);
+        return;
+    }
+    memset(&sample, 0, sizeof(sample));
+    sample.target = snap->target;
+    sample.taken_at = snap->taken_at;
+    sample.clients = snap->n_clients;
+    sample.active = snap->n_active;
+    sample.idle = snap->n_idle;
+    sample.idle_in_transaction = snap->n_idle_in_transaction;
+    sample.waiting_lock = snap->n_waiting_lock;
+    sample.usable = snapshot_usable_slots(snap);
+    sample.longest_query_s = snap->longest_query_s;
+    if (store_sample_add(store, &sample, &err) != 0)
+        pm_log_info("sample not recorded: %s", err.message);
+    store_close(store);
 }
 
 int

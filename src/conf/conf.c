@@ -322,7 +322,7 @@ conf_set(Config *conf, const char *assignment, PmError *err)
     const ConfKey *key = NULL;
     char name[128];
     const char *dot;
-    size_t len, i;
+    size_t len;
 
     if (eq == NULL || eq == assignment)
     {
@@ -351,7 +351,7 @@ conf_set(Config *conf, const char *assignment, PmError *err)
     }
     else
     {
-        for (i = 0; i < PM_LENGTHOF(keys); i++)
+        for (size_t i = 0; i < PM_LENGTHOF(keys); i++)
             if (strcmp(keys[i].section, "target") != 0 && strcmp(keys[i].key, name) == 0)
                 key = &keys[i];
     }

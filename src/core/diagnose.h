@@ -10,7 +10,9 @@
  *   DatabaseConnectionFailure  server_down, timeout, too_many_clients, auth_failure,
  *                              database_missing, starting_up, shutting_down,
  *                              in_recovery, no_attempt, error (the failure's name);
- *                              disk_full, wal_growth (when unreachable)
+ *                              too_many_clients also when the snapshot came through
+ *                              a reserved slot (via_reserved_slot); disk_full and
+ *                              wal_growth when the server is unreachable
  *   DatabaseHighConnections    connection_leak, connection_surge; idle_in_transaction
  *                              when those sessions are at least 10 % of the clients
  *   DatabaseSlowQueries        lock_contention, long_running_query; missing_index,
@@ -18,7 +20,10 @@
  *                              the first two was found
  *   any firing alert           unexplained, when no finding explains it
  *
- * A cause found while its alert is not firing is latent (alert NULL).
+ * A cause found while its alert is not firing is latent (alert NULL).  Host
+ * facts (disk_full, wal_growth) are reported whether or not the server
+ * answered.  A failed server gets no restart action when its disk is full:
+ * it would stop again (the advice says to free space first).
  *
  * Ranking: findings that explain a firing alert first, critical before
  * warning, then by impact; then latent ones by impact; ties keep the order
@@ -61,7 +66,9 @@
  * double-quoted when it is not a plain lower-case identifier
  * (public."Order Items").  COL is quoted the same way.  Every argument that is
  * not plain is shell-quoted (finding_shell_quote).  The index create-index
- * would build is named idx_<table>_<col>[_<col>...], cut to 63 bytes.
+ * would build is named idx_<table>_<col>[_<col>...], cut to 63 bytes on a
+ * character boundary; its columns are the equality columns of the statement's
+ * filter, then one range column (see diagnose_filter_columns).
  */
 #ifndef PGMEDIC_CORE_DIAGNOSE_H
 #define PGMEDIC_CORE_DIAGNOSE_H
@@ -79,13 +86,13 @@
 /* Rules of thumb the diagnosis uses, exposed so tests and docs quote them. */
 enum
 {
-    DIAGNOSE_LEAK_MIN_SESSIONS = 5,        /* idle sessions from one application */
-    DIAGNOSE_INDEX_MIN_ROWS = 10000,       /* n_live_tup of a missing_index table */
-    DIAGNOSE_INDEX_MIN_SEQ_SCANS = 10,     /* seq_scan, and seq_tup_read ≥ 10 × rows */
-    DIAGNOSE_BLOAT_MIN_DEAD = 1000,        /* n_dead_tup of a table_bloat table */
-    DIAGNOSE_STALE_MIN_MODIFIED = 50,      /* like autovacuum_analyze_threshold */
-    DIAGNOSE_MAX_TABLES_LISTED = 5,        /* per stale_statistics / table_bloat */
-    DIAGNOSE_MAX_LOG_LINES = 5             /* FATAL / PANIC lines quoted */
+    DIAGNOSE_LEAK_MIN_SESSIONS = 5,    /* idle sessions from one application */
+    DIAGNOSE_INDEX_MIN_ROWS = 10000,   /* n_live_tup of a missing_index table */
+    DIAGNOSE_INDEX_MIN_SEQ_SCANS = 10, /* seq_scan, and seq_tup_read ≥ 10 × rows */
+    DIAGNOSE_BLOAT_MIN_DEAD = 1000,    /* n_dead_tup of a table_bloat table */
+    DIAGNOSE_STALE_MIN_MODIFIED = 50,  /* like autovacuum_analyze_threshold */
+    DIAGNOSE_MAX_TABLES_LISTED = 5,    /* per stale_statistics / table_bloat */
+    DIAGNOSE_MAX_LOG_LINES = 5         /* FATAL / PANIC lines quoted */
 };
 
 /*
@@ -93,8 +100,8 @@ enum
  * firing alerts from rules_eval().  alerts may be empty; every string and
  * array lives in arena.  Returns 0, or -1 when out of memory.
  */
-int diagnose_run(const Snapshot *snap, const Thresholds *th, const AlertList *alerts,
-                 Arena *arena, FindingList *out) PM_MUST_CHECK;
+int diagnose_run(const Snapshot *snap, const Thresholds *th, const AlertList *alerts, Arena *arena,
+                 FindingList *out) PM_MUST_CHECK;
 
 /*
  * The columns of the index that would serve a statement's filter on table.
@@ -110,8 +117,7 @@ int diagnose_run(const Snapshot *snap, const Thresholds *th, const AlertList *al
  * column once, at most max; strings in arena, unquoted names lower-cased.
  * Returns how many, or -1 when out of memory.
  */
-int diagnose_filter_columns(const char *query, const char *schema, const char *table,
-                            Arena *arena, bool *reads, const char **cols,
-                            size_t max) PM_MUST_CHECK;
+int diagnose_filter_columns(const char *query, const char *schema, const char *table, Arena *arena,
+                            bool *reads, const char **cols, size_t max) PM_MUST_CHECK;
 
 #endif

@@ -65,6 +65,9 @@ typedef struct
     int32_t *blocked_by; /* pg_blocking_pids(); only for lock waiters */
     size_t n_blocked_by;
     const char *query; /* truncated */
+    const char *query_start; /* server text; identifies the query a fix acts on */
+    const char *xact_start;  /* server text; identifies the transaction */
+    bool is_superuser;       /* the session's role */
 } Session;
 
 /* One user table's statistics (pg_stat_user_tables plus size). */

@@ -58,6 +58,9 @@ static const Field session_fields[] = {
     FIELD(Session, "lock_wait_s", F_DBL, lock_wait_s),
     {"blocked_by", F_PIDS, offsetof(Session, blocked_by), offsetof(Session, n_blocked_by)},
     FIELD(Session, "query", F_STR, query),
+    FIELD(Session, "query_start", F_STR, query_start),
+    FIELD(Session, "xact_start", F_STR, xact_start),
+    FIELD(Session, "superuser", F_BOOL, is_superuser),
 };
 
 static const Field table_fields[] = {

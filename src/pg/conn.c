@@ -454,10 +454,16 @@ pgconn_error_from_result(PmError *err, const PGresult *res, const char *context)
         pm_strlcpy_trim(err->sqlstate, sqlstate, sizeof(err->sqlstate));
 }
 
+int64_t
+pgconn_deadline(const PgConn *conn)
+{
+    return pm_clock_ms() + conn->query_timeout_ms + 1000;
+}
+
 PGresult *
 pgconn_exec(PgConn *conn, const char *sql, int n_params, const char *const *values, PmError *err)
 {
-    int64_t deadline = pm_clock_ms() + conn->query_timeout_ms + 1000;
+    int64_t deadline = pgconn_deadline(conn);
     PGresult *res, *last = NULL;
     bool failed;
 

@@ -37,6 +37,9 @@ PGresult *pgconn_next_result(PgConn *conn, int64_t deadline_ms, bool *failed, Pm
 /* Fills *err from a failed result: message, detail, hint and SQLSTATE. */
 void pgconn_error_from_result(PmError *err, const PGresult *res, const char *context);
 
+/* The deadline for one statement: now + the session's query timeout + 1 s. */
+int64_t pgconn_deadline(const PgConn *conn);
+
 /* Runs one parameterised statement to completion (not in pipeline mode). */
 PGresult *pgconn_exec(PgConn *conn, const char *sql, int n_params, const char *const *values,
                       PmError *err);

@@ -296,6 +296,9 @@ read_sessions(const PGresult *res, Arena *arena, Snapshot *snap)
             0)
             return -1;
         s->query = col_str(arena, res, i, 15);
+        s->query_start = col_str(arena, res, i, 16);
+        s->xact_start = col_str(arena, res, i, 17);
+        s->is_superuser = col_bool(res, i, 18);
     }
     snap->n_sessions = (size_t) n;
     return 0;
@@ -390,7 +393,7 @@ read_wal_step(const PGresult *res, Arena *arena, Snapshot *snap)
 
 /*
  * One statement of the probe.  Batch 1 always goes out (its first step alone
- * for `pgmedic status`); batch 2 holds the extras of snapshot and triage,
+ * for `pgmedic status` and `check`); batch 2 holds the extras of snapshot and triage,
  * each sent only when batch 1 said it can run without an error, so a probe
  * never writes an ERROR into the server's log.
  */
@@ -399,7 +402,6 @@ typedef struct
     const char *name;
     Reader reader;
     int batch;
-    bool ping;
 } Step;
 
 static int
@@ -426,15 +428,15 @@ enum
 };
 
 static const Step steps[N_STEPS] = {
-    [STEP_SERVER] = {"server", read_server, 1, true},
-    [STEP_EXTRAS] = {"extras", read_nothing, 1, false}, /* read into Extras by run_batch */
-    [STEP_SETTINGS] = {"settings", read_settings, 1, false},
-    [STEP_GROUPS] = {"groups", read_groups, 1, false},
-    [STEP_SESSIONS] = {"sessions", read_sessions, 1, false},
-    [STEP_TABLES] = {"tables", read_tables, 1, false},
-    [STEP_WAL] = {"wal", read_wal_step, 2, false},
-    [STEP_STATEMENTS] = {"statements", read_statements, 2, false},
-    [STEP_LOGFILE] = {"log file", read_logfile, 2, false},
+    [STEP_SERVER] = {"server", read_server, 1},
+    [STEP_EXTRAS] = {"extras", read_nothing, 1}, /* read into Extras by run_batch */
+    [STEP_SETTINGS] = {"settings", read_settings, 1},
+    [STEP_GROUPS] = {"groups", read_groups, 1},
+    [STEP_SESSIONS] = {"sessions", read_sessions, 1},
+    [STEP_TABLES] = {"tables", read_tables, 1},
+    [STEP_WAL] = {"wal", read_wal_step, 2},
+    [STEP_STATEMENTS] = {"statements", read_statements, 2},
+    [STEP_LOGFILE] = {"log file", read_logfile, 2},
 };
 
 /* What batch 1 found out about the extras (probe_extras). */
@@ -606,7 +608,7 @@ probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, Pm
     int64_t deadline = pm_clock_ms() + pc->query_timeout_ms + 1000;
     Outgoing out[N_STEPS];
     Extras extras = {false, false, NULL};
-    size_t n = 0, i;
+    size_t n = 0;
     int rc;
 
     snprintf(p_slow, sizeof(p_slow), "%.3f", opts->slow_threshold_s);
@@ -617,7 +619,7 @@ probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, Pm
     snprintf(p_max_groups, sizeof(p_max_groups), "%d", opts->max_groups);
     snprintf(p_max_tables, sizeof(p_max_tables), "%d", opts->max_tables);
     {
-        size_t len = 0;
+        size_t len = 0, i;
 
         settings_array[len++] = '{';
         for (i = 0; i < PM_LENGTHOF(probe_settings); i++)

@@ -64,10 +64,10 @@ render_readiness_name(Readiness readiness)
 void
 render_status_text(StrBuf *out, const Snapshot *snap, const TextStyle *style)
 {
-    char uptime[32];
-
     if (snap->failure == CONN_OK)
     {
+        char uptime[32];
+
         format_age(snap->uptime_s, uptime, sizeof(uptime));
         strbuf_printf(out, "%s - %saccepting connections%s\n", snap->target,
                       paint(style, GREEN), paint(style, RESET));

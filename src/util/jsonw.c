@@ -259,6 +259,13 @@ jsonw_null(JsonW *w)
 }
 
 void
+jsonw_raw(JsonW *w, const char *json)
+{
+    value_prefix(w);
+    strbuf_append(w->buf, json);
+}
+
+void
 jsonw_kv_string(JsonW *w, const char *key, const char *s)
 {
     jsonw_key(w, key);

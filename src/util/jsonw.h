@@ -39,6 +39,8 @@ void jsonw_int(JsonW *w, int64_t v);
 void jsonw_double(JsonW *w, double v);
 void jsonw_bool(JsonW *w, bool v);
 void jsonw_null(JsonW *w);
+/* A value that is already JSON text; the caller guarantees it is valid. */
+void jsonw_raw(JsonW *w, const char *json);
 
 /* key + value in one call. */
 void jsonw_kv_string(JsonW *w, const char *key, const char *s);
