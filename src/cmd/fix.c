@@ -552,6 +552,30 @@ fix_signals(FixRun *run, SignalAction action)
 
 /* --- table actions: analyze, vacuum, create-index --- */
 
+/* Progress of an index build, read from a second connection, on stderr. */
+typedef struct
+{
+    PgConn *watcher;
+    int pid;
+    const char *index;
+    bool shown;
+} Progress;
+
+static void
+show_progress(void *arg)
+{
+    Progress *p = arg;
+    char line[160];
+    PmError err;
+
+    if (act_index_progress(p->watcher, p->pid, line, sizeof(line), &err) == 0)
+    {
+        fprintf(stderr, "\r  building %s: %-60s", p->index, line);
+        fflush(stderr);
+        p->shown = true;
+    }
+}
+
 /*
  * An identifier as SQL writes it: "Quoted ""name""" → Quoted "name"; plain
  * names are taken as they are (triage prints them folded already).
@@ -827,7 +851,27 @@ fix_tables(FixRun *run, const char *action)
         char outcome[600];
         double started = pm_clock_s();
 
-        if (act_run(conn, statements[i], &err) == 0)
+        Progress progress = {NULL, 0, NULL, false};
+        int ran;
+
+        /* On a terminal, an index build shows pg_stat_progress_create_index. */
+        if (is_index && isatty(STDERR_FILENO))
+        {
+            ConnOptions wopts = ctx->conn_opts;
+            ConnAttempt attempt;
+
+            wopts.read_only = true;
+            progress.watcher = pgconn_open(ctx->spec, &wopts, &attempt);
+            progress.pid = act_backend_pid(conn);
+            progress.index = index_names[i];
+        }
+        ran = progress.watcher != NULL
+                  ? act_run_ticking(conn, statements[i], 1000, show_progress, &progress, &err)
+                  : act_run(conn, statements[i], &err);
+        if (progress.shown)
+            fprintf(stderr, "\r%-90s\r", "");
+        pgconn_close(progress.watcher);
+        if (ran == 0)
             snprintf(outcome, sizeof(outcome), "done in %.1fs", pm_clock_s() - started);
         else
         {

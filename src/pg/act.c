@@ -9,6 +9,7 @@
 
 #include "pg/pgconn_int.h"
 #include "sql.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 const char *
@@ -148,6 +149,13 @@ act_column_exists(PgConn *conn, unsigned int table_oid, const char *column, PmEr
 int
 act_run(PgConn *conn, const char *sql, PmError *err)
 {
+    return act_run_ticking(conn, sql, 0, NULL, NULL, err);
+}
+
+int
+act_run_ticking(PgConn *conn, const char *sql, int64_t interval_ms, void (*tick)(void *arg),
+                void *arg, PmError *err)
+{
     int64_t deadline;
     PGresult *res, *last = NULL;
     bool failed;
@@ -162,6 +170,28 @@ act_run(PgConn *conn, const char *sql, PmError *err)
     deadline = pgconn_deadline(conn);
     if (pgconn_flush(conn, deadline, err) != 0)
         return -1;
+    /* While it runs: wake every interval to tick, until the answer is there. */
+    while (tick != NULL && interval_ms > 0 && PQisBusy(conn->conn))
+    {
+        int64_t now = pm_clock_ms();
+        int64_t until = now + interval_ms < deadline ? now + interval_ms : deadline;
+        int ready = pgconn_wait(conn, false, until, err);
+
+        if (ready < 0)
+            return -1;
+        if (ready == 0)
+        {
+            if (until >= deadline)
+                break; /* pgconn_next_result reports the timeout */
+            tick(arg);
+            continue;
+        }
+        if (PQconsumeInput(conn->conn) == 0)
+        {
+            pm_error_set(err, "connection to server lost: %s", PQerrorMessage(conn->conn));
+            return -1;
+        }
+    }
     while ((res = pgconn_next_result(conn, deadline, &failed, err)) != NULL)
     {
         ExecStatusType st = PQresultStatus(res);
@@ -177,6 +207,41 @@ act_run(PgConn *conn, const char *sql, PmError *err)
     PQclear(last);
     if (failed)
         return -1;
+    return rc;
+}
+
+int
+act_index_progress(PgConn *conn, int pid, char *buf, size_t size, PmError *err)
+{
+    char p[16];
+    const char *params[1] = {p};
+    PGresult *res;
+    int rc = -1;
+
+    snprintf(p, sizeof(p), "%d", pid);
+    res = pgconn_exec(conn,
+                      "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total "
+                      "FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1::int4",
+                      1, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        pgconn_error_from_result(err, res, "could not read index build progress");
+    else if (PQntuples(res) == 0)
+        rc = 1;
+    else
+    {
+        double bd = strtod(PQgetvalue(res, 0, 1), NULL), bt = strtod(PQgetvalue(res, 0, 2), NULL);
+        double td = strtod(PQgetvalue(res, 0, 3), NULL), tt = strtod(PQgetvalue(res, 0, 4), NULL);
+        double pct = bt > 0 ? 100.0 * bd / bt : tt > 0 ? 100.0 * td / tt : -1;
+
+        if (pct >= 0)
+            snprintf(buf, size, "%s %.0f%%", PQgetvalue(res, 0, 0), pct);
+        else
+            snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
+        rc = 0;
+    }
+    PQclear(res);
     return rc;
 }
 

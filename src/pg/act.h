@@ -57,6 +57,19 @@ int act_column_exists(PgConn *conn, unsigned int table_oid, const char *column,
  */
 int act_run(PgConn *conn, const char *sql, PmError *err) PM_MUST_CHECK;
 
+/*
+ * As act_run, calling tick(arg) every interval_ms while the statement runs
+ * (to show progress from another connection).
+ */
+int act_run_ticking(PgConn *conn, const char *sql, int64_t interval_ms, void (*tick)(void *arg),
+                    void *arg, PmError *err) PM_MUST_CHECK;
+
+/*
+ * One line of pg_stat_progress_create_index for backend pid, into buf
+ * ("building index: scanning table 42%"); 0, 1 when no row, -1 error.
+ */
+int act_index_progress(PgConn *conn, int pid, char *buf, size_t size, PmError *err) PM_MUST_CHECK;
+
 /* 1 valid, 0 exists but INVALID, -2 missing, -1 error. */
 int act_index_state(PgConn *conn, const char *schema, const char *index,
                     PmError *err) PM_MUST_CHECK;
