@@ -12,11 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct Store
-{
-    sqlite3 *db;
-    char path[4096];
-};
+#include "store/store_int.h"
 
 /* Each entry brings the schema from version (index) to version (index + 1). */
 static const char *const migrations[] = {
@@ -42,6 +38,25 @@ static const char *const migrations[] = {
     "  idle_in_transaction INTEGER NOT NULL, waiting_lock INTEGER NOT NULL,"
     "  usable INTEGER NOT NULL, longest_query_s REAL NOT NULL);"
     "CREATE INDEX sample_target_time ON sample (target, taken_at);",
+    /* 1 -> 2: incidents and their timelines (runbook §1, §13) */
+    "CREATE TABLE incident ("
+    "  id INTEGER PRIMARY KEY,"
+    "  target TEXT NOT NULL,"
+    "  alert TEXT,"
+    "  title TEXT NOT NULL,"
+    "  severity TEXT NOT NULL DEFAULT 'warning',"
+    "  opened_at REAL NOT NULL,"
+    "  acked_at REAL, acked_by TEXT,"
+    "  resolved_at REAL, root_cause TEXT);"
+    "CREATE INDEX incident_target ON incident (target, resolved_at);"
+    "CREATE TABLE timeline ("
+    "  id INTEGER PRIMARY KEY,"
+    "  incident_id INTEGER NOT NULL REFERENCES incident (id),"
+    "  at REAL NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  summary TEXT NOT NULL,"
+    "  data TEXT);"
+    "CREATE INDEX timeline_incident ON timeline (incident_id, at);",
 };
 
 static void

@@ -23,7 +23,7 @@ typedef struct Store Store; /* opaque: owns the sqlite3 handle */
 /* The schema version this build writes. */
 enum
 {
-    STORE_SCHEMA_VERSION = 1
+    STORE_SCHEMA_VERSION = 2
 };
 
 /*
