@@ -36,24 +36,14 @@ cmd_check(int argc, char **argv)
     StrBuf out = STRBUF_INIT;
     int exit_code;
 
-    if (cmd_setup(argc, argv, &help, &ctx, &exit_code) != 0)
+    if (cmd_start(argc, argv, &help, NULL, &ctx, &arena, &exit_code) != 0)
         goto done;
-    exit_code = EXIT_UNKNOWN;
-    arena = arena_new();
-    if (arena == NULL)
-    {
-        pm_log_error("out of memory");
-        goto done;
-    }
     /* The rules need only the server statement: the cheapest probe there is. */
     ctx.probe_opts.ping_only = true;
     if (cmd_take_snapshot(&ctx, arena, &snap) != 0)
         goto done;
-    if (rules_eval(&snap, &ctx.conf.thresholds, arena, &alerts) != 0)
-    {
-        pm_log_error("out of memory");
+    if (cmd_eval_alerts(&ctx, &snap, arena, &alerts) != 0)
         goto done;
-    }
     switch (ctx.opts.format)
     {
     case FORMAT_JSON:

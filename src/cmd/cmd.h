@@ -15,7 +15,9 @@
 #include "conf/conf.h"
 #include "pg/conn.h"
 #include "pg/probe.h"
+#include "core/rules.h"
 #include "render/render.h"
+#include "util/arena.h"
 
 enum
 {
@@ -92,6 +94,18 @@ int cmd_setup(int argc, char **argv, const CmdHelp *help, CmdContext *ctx, int *
 /* The same, handing state to help->on_option for the command's own options. */
 int cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdContext *ctx,
                    int *exit_code);
+
+/*
+ * cmd_setup_with(), then a fresh arena for the cycle: how every command that
+ * looks at a server starts.  -1 when the command should exit with *exit_code;
+ * otherwise *exit_code is EXIT_UNKNOWN until the command decides.
+ */
+int cmd_start(int argc, char **argv, const CmdHelp *help, void *state, CmdContext *ctx,
+              Arena **arena, int *exit_code);
+
+/* Evaluates the alert rules; -1 (printed) when out of memory. */
+int cmd_eval_alerts(const CmdContext *ctx, const Snapshot *snap, Arena *arena,
+                    AlertList *alerts);
 
 /* Releases what cmd_setup() built. */
 void cmd_teardown(CmdContext *ctx);

@@ -371,6 +371,34 @@ cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdConte
     return 0;
 }
 
+int
+cmd_start(int argc, char **argv, const CmdHelp *help, void *state, CmdContext *ctx, Arena **arena,
+          int *exit_code)
+{
+    *arena = NULL;
+    if (cmd_setup_with(argc, argv, help, state, ctx, exit_code) != 0)
+        return -1;
+    *exit_code = EXIT_UNKNOWN;
+    *arena = arena_new();
+    if (*arena == NULL)
+    {
+        pm_log_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int
+cmd_eval_alerts(const CmdContext *ctx, const Snapshot *snap, Arena *arena, AlertList *alerts)
+{
+    if (rules_eval(snap, &ctx->conf.thresholds, arena, alerts) != 0)
+    {
+        pm_log_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 void
 cmd_teardown(CmdContext *ctx)
 {

@@ -26,15 +26,8 @@ cmd_status(int argc, char **argv)
     StrBuf out = STRBUF_INIT;
     int exit_code;
 
-    if (cmd_setup(argc, argv, &help, &ctx, &exit_code) != 0)
+    if (cmd_start(argc, argv, &help, NULL, &ctx, &arena, &exit_code) != 0)
         goto done;
-    exit_code = EXIT_UNKNOWN;
-    arena = arena_new();
-    if (arena == NULL)
-    {
-        pm_log_error("out of memory");
-        goto done;
-    }
     ctx.probe_opts.ping_only = true;
     if (cmd_take_snapshot(&ctx, arena, &snap) != 0)
         goto done;

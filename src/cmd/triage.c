@@ -122,21 +122,15 @@ cmd_triage(int argc, char **argv)
     StrBuf out = STRBUF_INIT;
     int exit_code;
 
-    if (cmd_setup(argc, argv, &help, &ctx, &exit_code) != 0)
+    if (cmd_start(argc, argv, &help, NULL, &ctx, &arena, &exit_code) != 0)
         goto done;
-    exit_code = EXIT_UNKNOWN;
-    arena = arena_new();
-    if (arena == NULL)
-    {
-        pm_log_error("out of memory");
-        goto done;
-    }
     ctx.collect_host = true;
     ctx.probe_opts.extras = true;
     if (cmd_take_snapshot(&ctx, arena, &snap) != 0)
         goto done;
-    if (rules_eval(&snap, &ctx.conf.thresholds, arena, &alerts) != 0 ||
-        diagnose_run(&snap, &ctx.conf.thresholds, &alerts, arena, &findings) != 0 ||
+    if (cmd_eval_alerts(&ctx, &snap, arena, &alerts) != 0)
+        goto done;
+    if (diagnose_run(&snap, &ctx.conf.thresholds, &alerts, arena, &findings) != 0 ||
         add_connection_options(&ctx, arena, &findings) != 0)
     {
         pm_log_error("out of memory");

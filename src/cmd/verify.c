@@ -206,11 +206,8 @@ cmd_verify(int argc, char **argv)
             goto done;
         if (attempts == 1 && snap.failure == CONN_OK)
             load_baseline(&ctx, snap.target, &baseline, &n_baseline);
-        if (rules_eval(&snap, &ctx.conf.thresholds, arena, &alerts) != 0)
-        {
-            pm_log_error("out of memory");
+        if (cmd_eval_alerts(&ctx, &snap, arena, &alerts) != 0)
             goto done;
-        }
         passed = evaluate(&ctx, &snap, &alerts, baseline, n_baseline, vo.latency_ms, checks);
         if (passed || pm_clock_ms() + vo.interval_ms > deadline)
             break;

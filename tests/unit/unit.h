@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
+#include "core/snapshot_json.h"
+
 /* Path of a file under tests/fixtures, from PGMEDIC_SRCDIR (default "."). */
 static inline void
 unit_fixture_path(const char *name, char *buf, size_t size)
@@ -46,6 +49,32 @@ unit_read_fixture(const char *name, size_t *len)
     if (len)
         *len = (size_t) size;
     return buf;
+}
+
+/* The runbook's thresholds, as the configuration's key table defines them. */
+static inline Thresholds
+unit_default_thresholds(void)
+{
+    Config conf;
+    Thresholds th;
+
+    conf_init(&conf);
+    th = conf.thresholds;
+    conf_free(&conf);
+    return th;
+}
+
+/* Reads a fixture snapshot into arena; fails the test when it does not parse. */
+static inline void
+unit_load_snapshot(const char *fixture, Arena *arena, Snapshot *snap)
+{
+    size_t len;
+    char *text = unit_read_fixture(fixture, &len);
+    PmError err;
+
+    if (snapshot_json_read(text, len, fixture, arena, snap, &err) != 0)
+        fail_msg("%s: %s", fixture, err.message);
+    free(text);
 }
 
 #endif

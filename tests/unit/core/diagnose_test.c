@@ -309,36 +309,6 @@ static const DiagCase cases[] = {
       "1.action0=pgmedic fix terminate-idle --application web --idle-for 1h"}},
 };
 
-static Thresholds
-defaults(void)
-{
-    Thresholds th = {
-        .connections_warning = 0.8,
-        .connections_critical = 0.9,
-        .slow_query_warning_ms = 5000,
-        .slow_query_critical_ms = 300000,
-        .idle_connection_ms = 3600000,
-        .idle_in_transaction_ms = 300000,
-        .lock_wait_ms = 5000,
-        .dead_tuple_ratio = 0.2,
-        .stale_statistics_ratio = 0.1,
-    };
-
-    return th;
-}
-
-static void
-load(const char *fixture, Arena *arena, Snapshot *snap)
-{
-    size_t len;
-    char *text = unit_read_fixture(fixture, &len);
-    PmError err;
-
-    if (snapshot_json_read(text, len, fixture, arena, snap, &err) != 0)
-        fail_msg("%s: %s", fixture, err.message);
-    free(text);
-}
-
 /* --- checking a finding --- */
 
 static void
@@ -443,14 +413,14 @@ static void
 run_case(const DiagCase *c)
 {
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     Snapshot snap;
     AlertList alerts;
     FindingList list;
     size_t expected = 0, j;
 
     assert_non_null(arena);
-    load(c->fixture, arena, &snap);
+    unit_load_snapshot(c->fixture, arena, &snap);
     assert_int_equal(rules_eval(&snap, &th, arena, &alerts), 0);
     assert_int_equal(diagnose_run(&snap, &th, &alerts, arena, &list), 0);
     while (expected < PM_LENGTHOF(c->findings) && c->findings[expected] != NULL)
@@ -492,14 +462,14 @@ static void
 test_diagnose_run_ranking(void **state)
 {
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     Snapshot snap;
     AlertList alerts;
     FindingList list;
     size_t i;
 
     (void) state;
-    load("diagnose/leak_and_lock.json", arena, &snap);
+    unit_load_snapshot("diagnose/leak_and_lock.json", arena, &snap);
     assert_int_equal(rules_eval(&snap, &th, arena, &alerts), 0);
     assert_int_equal(diagnose_run(&snap, &th, &alerts, arena, &list), 0);
     assert_int_equal(list.n_findings, 2);
@@ -530,7 +500,7 @@ static void
 test_diagnose_run_unexplained_other_alerts(void **state)
 {
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     Snapshot snap;
     Alert fired[2] = {
         {"DatabaseConnectionFailure", SEV_CRITICAL, 1, 1, "cannot reach the server"},
@@ -540,7 +510,7 @@ test_diagnose_run_unexplained_other_alerts(void **state)
     FindingList list;
 
     (void) state;
-    load("snapshots/healthy.json", arena, &snap);
+    unit_load_snapshot("snapshots/healthy.json", arena, &snap);
     assert_int_equal(diagnose_run(&snap, &th, &alerts, arena, &list), 0);
     /* Same severity, same impact: in the alerts' order. */
     assert_int_equal(list.n_findings, 2);
@@ -562,33 +532,33 @@ static void
 test_diagnose_run_thresholds_in_actions(void **state)
 {
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     Snapshot snap;
     AlertList alerts;
     FindingList list;
 
     (void) state;
     th.idle_connection_ms = 90 * 60 * 1000;
-    load("diagnose/connection_leak.json", arena, &snap);
+    unit_load_snapshot("diagnose/connection_leak.json", arena, &snap);
     assert_int_equal(rules_eval(&snap, &th, arena, &alerts), 0);
     assert_int_equal(diagnose_run(&snap, &th, &alerts, arena, &list), 0);
     /* Only 101-104 have been idle 90 min: fewer than five, no leak. */
     assert_int_equal(list.n_findings, 1);
     assert_string_equal(list.findings[0].kind, "unexplained");
 
-    th = defaults();
+    th = unit_default_thresholds();
     th.lock_wait_ms = 1500;
-    load("diagnose/lock_contention.json", arena, &snap);
+    unit_load_snapshot("diagnose/lock_contention.json", arena, &snap);
     assert_int_equal(rules_eval(&snap, &th, arena, &alerts), 0);
     assert_int_equal(diagnose_run(&snap, &th, &alerts, arena, &list), 0);
     assert_string_equal(list.findings[0].actions[0],
                         "pgmedic fix terminate-blockers --lock-wait 1.5s");
 
     /* A cycle of short waits beside a tree of long ones: only the tree is reported. */
-    th = defaults();
+    th = unit_default_thresholds();
     th.lock_wait_ms = 8000;
     th.slow_query_warning_ms = 8000;
-    load("diagnose/lock_missing_pid.json", arena, &snap);
+    unit_load_snapshot("diagnose/lock_missing_pid.json", arena, &snap);
     assert_int_equal(rules_eval(&snap, &th, arena, &alerts), 0);
     assert_int_equal(diagnose_run(&snap, &th, &alerts, arena, &list), 0);
     assert_int_equal(list.n_findings, 1);
@@ -598,8 +568,8 @@ test_diagnose_run_thresholds_in_actions(void **state)
     assert_true(list.findings[0].impact > 20.9 && list.findings[0].impact < 21.1);
 
     /* Short waits, below lock_wait and slow_query_warning: no contention worth a look. */
-    load("diagnose/lock_contention.json", arena, &snap);
-    th = defaults();
+    unit_load_snapshot("diagnose/lock_contention.json", arena, &snap);
+    th = unit_default_thresholds();
     th.lock_wait_ms = 60000;
     th.slow_query_warning_ms = 60000;
     assert_int_equal(rules_eval(&snap, &th, arena, &alerts), 0);
@@ -618,7 +588,7 @@ test_diagnose_run_long_lock_chain(void **state)
     };
 
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     Snapshot snap;
     FindingList list;
     int32_t *edges;

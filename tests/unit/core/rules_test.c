@@ -31,37 +31,13 @@ static const RuleCase cases[] = {
     {"too_many_clients.json", "", SEV_CRITICAL, {"DatabaseConnectionFailure:critical"}},
 };
 
-static Thresholds
-defaults(void)
-{
-    Thresholds th = {
-        .connections_warning = 0.8,
-        .connections_critical = 0.9,
-        .slow_query_warning_ms = 5000,
-        .slow_query_critical_ms = 300000,
-        .idle_connection_ms = 3600000,
-        .idle_in_transaction_ms = 300000,
-        .lock_wait_ms = 5000,
-        .dead_tuple_ratio = 0.2,
-        .stale_statistics_ratio = 0.1,
-    };
-
-    return th;
-}
-
 static void
 load(const char *fixture, Arena *arena, Snapshot *snap)
 {
     char path[64];
-    size_t len;
-    char *text;
-    PmError err;
 
     snprintf(path, sizeof(path), "snapshots/%s", fixture);
-    text = unit_read_fixture(path, &len);
-    if (snapshot_json_read(text, len, fixture, arena, snap, &err) != 0)
-        fail_msg("%s: %s", fixture, err.message);
-    free(text);
+    unit_load_snapshot(path, arena, snap);
 }
 
 static void
@@ -74,7 +50,7 @@ test_rules_eval_table(void **state)
     {
         const RuleCase *c = &cases[i];
         Arena *arena = arena_new();
-        Thresholds th = defaults();
+        Thresholds th = unit_default_thresholds();
         Snapshot snap;
         AlertList alerts;
         size_t expected = 0;
@@ -108,7 +84,7 @@ static void
 test_rules_eval_values_and_summaries(void **state)
 {
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     Snapshot snap;
     AlertList alerts;
 

@@ -11,36 +11,13 @@
 #include "render/findings.h"
 #include "unit.h"
 
-static Thresholds
-defaults(void)
-{
-    Thresholds th = {
-        .connections_warning = 0.8,
-        .connections_critical = 0.9,
-        .slow_query_warning_ms = 5000,
-        .slow_query_critical_ms = 300000,
-        .idle_connection_ms = 3600000,
-        .idle_in_transaction_ms = 300000,
-        .lock_wait_ms = 5000,
-        .dead_tuple_ratio = 0.2,
-        .stale_statistics_ratio = 0.1,
-    };
-
-    return th;
-}
-
 /* Snapshot → alerts → findings, all in arena. */
 static void
 triage(const char *fixture, Arena *arena, Snapshot *snap, AlertList *alerts, FindingList *list)
 {
-    Thresholds th = defaults();
-    size_t len;
-    char *text = unit_read_fixture(fixture, &len);
-    PmError err;
+    Thresholds th = unit_default_thresholds();
 
-    if (snapshot_json_read(text, len, fixture, arena, snap, &err) != 0)
-        fail_msg("%s: %s", fixture, err.message);
-    free(text);
+    unit_load_snapshot(fixture, arena, snap);
     assert_int_equal(rules_eval(snap, &th, arena, alerts), 0);
     assert_int_equal(diagnose_run(snap, &th, alerts, arena, list), 0);
 }
@@ -300,7 +277,7 @@ static void
 test_render_triage_text(void **state)
 {
     Arena *arena = arena_new();
-    Thresholds th = defaults();
+    Thresholds th = unit_default_thresholds();
     TextStyle plain = {false}, color = {true};
     const char *note[1] = {"GRANT pg_monitor TO pgmedic to see other roles' queries\n"};
     Snapshot snap;
