@@ -760,7 +760,7 @@ fix_tables(FixRun *run, const char *action)
         TableRef ref;
         PmError err;
         const char *table = names[i], **cols = NULL;
-        size_t n_cols = 0, c;
+        size_t n_cols = 0;
         StrBuf sql = STRBUF_INIT;
 
         if (is_index && parse_index_spec(run->arena, names[i], &table, &cols, &n_cols) != 0)
@@ -779,7 +779,7 @@ fix_tables(FixRun *run, const char *action)
         {
             const char *index_name;
 
-            for (c = 0; c < n_cols; c++)
+            for (size_t c = 0; c < n_cols; c++)
             {
                 int exists = act_column_exists(conn, ref.oid, cols[c], &err);
 
@@ -800,7 +800,7 @@ fix_tables(FixRun *run, const char *action)
             index_schemas[n_statements] = ref.schema;
             strbuf_printf(&sql, "CREATE INDEX CONCURRENTLY %s ON %s (",
                           act_quote_ident(conn, run->arena, index_name), ref.qualified);
-            for (c = 0; c < n_cols; c++)
+            for (size_t c = 0; c < n_cols; c++)
                 strbuf_printf(&sql, "%s%s", c ? ", " : "", act_quote_ident(conn, run->arena, cols[c]));
             strbuf_append(&sql, ")");
         }
@@ -1119,7 +1119,7 @@ fix_command(FixRun *run, const char *action)
     {
         /* Wait until the server accepts connections again. */
         ConnOptions opts = ctx->conn_opts;
-        ConnAttempt attempt;
+        ConnAttempt attempt = {CONN_TIMEOUT, "no attempt finished in time", "", 0};
         int64_t deadline = pm_clock_ms() + wait_ms;
         bool up = false;
 
