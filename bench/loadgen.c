@@ -2,7 +2,7 @@
  * loadgen - open and hold the bench scenario's sessions on a PostgreSQL server.
  *
  *   loadgen [--idle N] [--tcp-every K] [--idle-in-tx N] [--chains N]
- *           [--active N] [CONNINFO]
+ *           [--active N] [--pids FILE] [CONNINFO]
  *
  * CONNINFO (default "") is completed by the PG* environment, like psql.
  * Sessions, by kind (application_name in brackets):
@@ -16,9 +16,15 @@
  *               waits for 4c+1; waiter 3 waits for 4c+2 [orders-worker]:
  *               one behind the other, pg_blocking_pids() depth 3.
  *   active      N sessions running pg_sleep(86400) [reporting-etl].
- * Prints "ready" on stdout once every session is in place (all waiters seen
+ * Prints "ready N" on stdout once every session is in place (all waiters seen
  * waiting on a Lock) and holds them until stdin reaches EOF or SIGTERM/SIGINT
  * arrives; then cancels the running queries and closes every session.
+ * With --pids FILE it first writes what it built there, as JSON, for the
+ * bench's correctness gate (bench/gate.jq):
+ *   {"sessions": [{"pid": P, "kind": K, "application": A, "client": C}, ...],
+ *    "chains": [[blocker, waiter 1, waiter 2, waiter 3], ...]}
+ * K is idle, idle_in_transaction, blocker, waiter or active; C is "local"
+ * (unix socket) or "127.0.0.1", as pgmedic reports them.
  * Exit status: 0 after a clean hold, 1 on any error (message on stderr).
  */
 #include <errno.h>
@@ -48,6 +54,15 @@ static PGconn **conns;
 static int nconns;
 static int cap_conns;
 
+/* What each session is, for --pids (indexed like conns). */
+typedef struct
+{
+    const char *kind;
+    const char *app;
+    int tcp;
+} SessionInfo;
+static SessionInfo *infos;
+
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -61,7 +76,7 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-static PGconn *open_session(const char *base, const char *app, int tcp)
+static PGconn *open_session(const char *base, const char *kind, const char *app, int tcp)
 {
     const char *keys[] = {"dbname", "application_name", "hostaddr", "host", NULL};
     const char *vals[] = {base, app, "127.0.0.1", "127.0.0.1", NULL};
@@ -77,7 +92,12 @@ static PGconn *open_session(const char *base, const char *app, int tcp)
         if (n == NULL)
             die("out of memory");
         conns = n;
+        SessionInfo *in = realloc(infos, (size_t)cap_conns * sizeof *in);
+        if (in == NULL)
+            die("out of memory");
+        infos = in;
     }
+    infos[nconns] = (SessionInfo){kind, app, tcp};
     conns[nconns++] = c;
     return c;
 }
@@ -155,10 +175,45 @@ static void raise_fd_limit(int need)
         die("need %d file descriptors, the hard limit is %ld", need, (long)rl.rlim_max);
 }
 
+/* The sessions and chains as JSON (see the top); written to a temporary
+ * name and renamed, so a reader never sees half a file. */
+static void write_pids(const char *path, const int *chain_pids, int chains)
+{
+    size_t len = strlen(path) + 8;
+    char *tmp = malloc(len);
+    if (tmp == NULL)
+        die("out of memory");
+    snprintf(tmp, len, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        die("%s: %s", tmp, strerror(errno));
+    fputs("{\"sessions\": [", f);
+    int first = 1;
+    for (int i = 0; i < nconns; i++) {
+        if (conns[i] == NULL)
+            continue; /* the control session, closed */
+        fprintf(f, "%s\n  {\"pid\": %d, \"kind\": \"%s\", \"application\": \"%s\", \"client\": \"%s\"}",
+                first ? "" : ",", PQbackendPID(conns[i]), infos[i].kind, infos[i].app,
+                infos[i].tcp ? "127.0.0.1" : "local");
+        first = 0;
+    }
+    fputs("],\n\"chains\": [", f);
+    for (int c = 0; c < chains; c++)
+        fprintf(f, "%s\n  [%d, %d, %d, %d]", c ? "," : "", chain_pids[4 * c], chain_pids[4 * c + 1],
+                chain_pids[4 * c + 2], chain_pids[4 * c + 3]);
+    fputs("]}\n", f);
+    if (ferror(f) | fclose(f))
+        die("%s: write failed", tmp);
+    if (rename(tmp, path) != 0)
+        die("rename %s: %s", path, strerror(errno));
+    free(tmp);
+}
+
 int main(int argc, char **argv)
 {
     int idle = 50, tcp_every = 3, idle_tx = 5, chains = 1, active = 3;
     const char *base = "";
+    const char *pids_file = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -172,11 +227,13 @@ int main(int argc, char **argv)
             chains = parse_count(a, argv[++i]);
         else if (i + 1 < argc && strcmp(a, "--active") == 0)
             active = parse_count(a, argv[++i]);
+        else if (i + 1 < argc && strcmp(a, "--pids") == 0)
+            pids_file = argv[++i];
         else if (a[0] != '-')
             base = a;
         else {
             fprintf(stderr, "usage: loadgen [--idle N] [--tcp-every K] [--idle-in-tx N]"
-                            " [--chains N] [--active N] [CONNINFO]\n");
+                            " [--chains N] [--active N] [--pids FILE] [CONNINFO]\n");
             return 1;
         }
     }
@@ -190,7 +247,7 @@ int main(int argc, char **argv)
 
     raise_fd_limit(idle + idle_tx + chains * 4 + active + 64);
 
-    PGconn *ctl = open_session(base, "loadgen", 0);
+    PGconn *ctl = open_session(base, "control", "loadgen", 0);
     exec_ok(ctl, "SET client_min_messages = warning");
     exec_ok(ctl, "DROP TABLE IF EXISTS bench_lock");
     exec_ok(ctl, "CREATE TABLE bench_lock (id int PRIMARY KEY, v int NOT NULL DEFAULT 0)"
@@ -204,34 +261,40 @@ int main(int argc, char **argv)
 
     /* The long runners first: by "ready" they have run longest. */
     for (int i = 0; i < active; i++)
-        send_ok(open_session(base, apps[2], 0), "SELECT pg_sleep(86400)");
+        send_ok(open_session(base, "active", apps[2], 0), "SELECT pg_sleep(86400)");
 
     for (int i = 0; i < idle; i++) {
         int k = i % 10;
         const char *app = k < 6 ? apps[0] : k < 9 ? apps[1] : apps[2];
         int tcp = tcp_every > 0 && i % tcp_every == tcp_every - 1;
-        exec_ok(open_session(base, app, tcp), "SELECT 1");
+        exec_ok(open_session(base, "idle", app, tcp), "SELECT 1");
     }
 
     for (int i = 0; i < idle_tx; i++)
-        exec_ok(open_session(base, apps[1], 0),
+        exec_ok(open_session(base, "idle_in_transaction", apps[1], 0),
                 "BEGIN; SELECT count(*) FROM bench_lock");
 
+    /* chain_pids[4c + level]: level 0 the blocker, 1-3 the waiters. */
+    int *chain_pids = calloc((size_t)chains * 4 + 1, sizeof *chain_pids);
+    if (chain_pids == NULL)
+        die("out of memory");
     if (chains > 0) {
         int *pids = malloc((size_t)chains * sizeof *pids);
         if (pids == NULL)
             die("out of memory");
         for (int c = 0; c < chains; c++) {
             char sql[128];
+            PGconn *b = open_session(base, "blocker", apps[0], 0);
             snprintf(sql, sizeof sql, "BEGIN; UPDATE bench_lock SET v = v + 1 WHERE id = %d", 4 * c);
-            exec_ok(open_session(base, apps[0], 0), sql);
+            exec_ok(b, sql);
+            chain_pids[4 * c] = PQbackendPID(b);
         }
         /* Level by level, so each waiter queues behind the previous one. */
         for (int level = 1; level <= 3; level++) {
             for (int c = 0; c < chains; c++) {
                 char sql[160];
                 int row = 4 * c + level;
-                PGconn *w = open_session(base, apps[1], 0);
+                PGconn *w = open_session(base, "waiter", apps[1], 0);
                 if (level < 3) {
                     snprintf(sql, sizeof sql,
                              "BEGIN; UPDATE bench_lock SET v = v + 1 WHERE id = %d", row);
@@ -241,6 +304,7 @@ int main(int argc, char **argv)
                 snprintf(sql, sizeof sql, "UPDATE bench_lock SET v = v + 1 WHERE id = %d", row - 1);
                 send_ok(w, sql);
                 pids[c] = PQbackendPID(w);
+                chain_pids[4 * c + level] = pids[c];
             }
             wait_for_waiters(ctl, pids, chains);
         }
@@ -249,6 +313,10 @@ int main(int argc, char **argv)
 
     PQfinish(ctl);
     conns[0] = NULL;
+
+    if (pids_file != NULL)
+        write_pids(pids_file, chain_pids, chains);
+    free(chain_pids);
 
     printf("ready %d\n", nconns - 1);
     fflush(stdout);
@@ -278,5 +346,6 @@ int main(int argc, char **argv)
         PQfinish(conns[i]);
     }
     free(conns);
+    free(infos);
     return 0;
 }

@@ -51,7 +51,7 @@ done
 
 WORK=$(mktemp -d /tmp/pgmedic-bench.XXXXXX)
 chmod 755 "$WORK"
-PGT_DIR="" LOAD_PID="" EXP_PID="" STRACE_PID=""
+PGT_DIR="" LOAD_PID="" LOAD_PIDS="" EXP_PID="" STRACE_PID=""
 
 stop_scenario() {
     local pid
@@ -111,6 +111,12 @@ if [ -x "$PGMEDIC" ]; then
     cp "$PGMEDIC" "$WORK/pgmedic"
     PGMEDIC=$WORK/pgmedic
     "$PGMEDIC" triage --help >/dev/null 2>&1 && have_triage=1
+    # pgmedic check records a sample in its store on every run: a store of
+    # the bench's own, so the runs write to it (and are timed doing so) but
+    # the user's ~/.local/state/pgmedic/pgmedic.db is left alone.
+    mkdir -p "$WORK/store"
+    printf '[pgmedic]\nstore = %s\n' "$WORK/store/pgmedic.db" >"$WORK/pgmedic.conf"
+    export PGMEDIC_CONFIG=$WORK/pgmedic.conf
 else
     say "no pgmedic binary at $PGMEDIC (run make): measuring the other tools only"
 fi
@@ -201,6 +207,66 @@ phases() {
         }' "$WORK/phases.$name" >>"$WORK/phases.tsv"
 }
 
+# ---------------------------------------------------------------- gate
+# wait_clients N: polls until the server holds exactly N client backends
+# besides the poller, then waits for the poller's own backend to exit, so a
+# session that was just closed cannot skew the gate.  30 s at most; after
+# that the gate reports whatever pgmedic sees.
+wait_clients() {
+    local want=$1 deadline=$((SECONDS + 30)) n pid
+    while :; do
+        read -r n pid < <("$PSQL" -X -At -F ' ' -c "
+            SELECT count(*) FILTER (WHERE pid <> pg_backend_pid()), pg_backend_pid()
+            FROM pg_stat_activity WHERE backend_type = 'client backend'") || n=-1 pid=0
+        for _ in $(seq 1 200); do [ -d "/proc/$pid" ] || break; sleep 0.01; done
+        [ "$n" = "$want" ] && return 0
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+# gate SIZE WHEN: the correctness gate.  pgmedic snapshot against the load
+# that loadgen reported in $LOAD_PIDS (bench/gate.jq lists the checks); on
+# any difference it prints them and exits non-zero: the benchmark measures a
+# correct probe or nothing.
+gate() {
+    local size=$1 when=$2 rc=0 diffs snap=$WORK/gate.$1.${2// /-}.json
+    wait_clients "$(jq '.sessions | length' "$LOAD_PIDS")" ||
+        say "[$size] the server does not hold exactly the load's sessions after 30 s; checking anyway"
+    "$PGMEDIC" snapshot -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres >"$snap" 2>"$WORK/gate.err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        cat "$WORK/gate.err" >&2
+        die "[$size] correctness gate $when: pgmedic snapshot exited $rc"
+    fi
+    diffs=$(jq -r --slurpfile load "$LOAD_PIDS" -f "$BENCH/gate.jq" "$snap" 2>&1) ||
+        diffs="pgmedic snapshot's output is not the JSON gate.jq expects: $diffs"
+    if [ -n "$diffs" ]; then
+        printf 'bench:   %s\n' "${diffs//$'\n'/$'\n'bench:   }" >&2
+        die "[$size] correctness gate $when: FAIL, the snapshot is not the load (differences above); the benchmark measures a correct probe or nothing"
+    fi
+    say "[$size] correctness gate $when: pass ($(jq -r --slurpfile load "$LOAD_PIDS" '
+        .connections as $c | "\($c.clients) clients: \($c.idle) idle, \($c.idle_in_transaction) idle in transaction, "
+        + "\($c.active) active, \($c.waiting_lock) waiting on a lock; \($load[0].chains | length) chain(s) of 4 as built, "
+        + "\([.groups[].count] | add) sessions in \(.groups | length) groups"' "$snap"))"
+    echo "$when" >>"$WORK/gate.$size"
+}
+
+# pgss SIZE NAME CMD... : CMD's statements as the server sees them:
+# pg_stat_statements_reset(), 10 runs, then every statement by mean
+# execution time, into pgss.SIZE.NAME.tsv.
+pgss() {
+    local size=$1 name=$2 i; shift 2
+    "$PSQL" -X -q -c 'SELECT pg_stat_statements_reset()' >/dev/null
+    for i in $(seq 1 10); do "$@" >/dev/null 2>&1 || true; done
+    "$PSQL" -X -At -F $'\t' -c "
+        SELECT calls, round(mean_exec_time::numeric, 3), round(max_exec_time::numeric, 3),
+               rows / greatest(calls, 1),
+               left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+        FROM pg_stat_statements
+        WHERE query NOT LIKE '%pg_stat_statements_reset%'
+        ORDER BY mean_exec_time DESC" >"$WORK/pgss.$size.$name.tsv"
+}
+
 fmt_ms() { awk -v s="$1" 'BEGIN { ms = s * 1000; if (ms >= 100) printf "%.0f", ms; else if (ms >= 10) printf "%.1f", ms; else printf "%.2f", ms }'; }
 
 # ---------------------------------------------------------------- scenario
@@ -237,13 +303,20 @@ run_size() {
 
     say "[$size] opening $((idle + idle_tx + chains * 4 + active)) sessions"
     local t0=$SECONDS line
-    coproc LG { exec "$LOADGEN" --idle "$idle" --idle-in-tx "$idle_tx" --chains "$chains" --active "$active"; }
+    LOAD_PIDS=$WORK/load.$size.json
+    rm -f "$LOAD_PIDS"
+    coproc LG { exec "$LOADGEN" --idle "$idle" --idle-in-tx "$idle_tx" --chains "$chains" --active "$active" \
+        --pids "$LOAD_PIDS"; }
     LOAD_PID=$LG_PID
     read -r -t 300 line <&"${LG[0]}" || die "load generator did not get ready"
     case $line in ready*) ;; *) die "load generator: $line" ;; esac
     # Queries and lock waits past the runbook's 5 s when measuring.
     local left=$((7 - (SECONDS - t0)))
     [ $left -gt 0 ] && sleep $left
+
+    # Before anything is timed: is the probe right about this load?
+    : >"$WORK/gate.$size"
+    if [ $have_pgmedic = 1 ]; then gate "$size" "before timing"; fi
 
     local exp_port
     exp_port=$(free_port)
@@ -327,16 +400,18 @@ run_size() {
         phases psql-sql "$PSQL" -X -q -f "$BENCH/triage.sql" "${conn[@]}"
         phases pgmedic-check "$PGMEDIC" check "${conn[@]}" --format json
         phases pgmedic-snapshot "$PGMEDIC" snapshot "${conn[@]}"
+        if [ $have_triage = 1 ]; then phases pgmedic-triage "$PGMEDIC" triage "${conn[@]}" --format json; fi
         # pgmedic's statements as the server sees them.
-        "$PSQL" -X -q -c 'SELECT pg_stat_statements_reset()' >/dev/null
-        for i in $(seq 1 10); do "$PGMEDIC" check "${conn[@]}" --format json >/dev/null 2>&1 || true; done
-        "$PSQL" -X -At -F $'\t' -c "
-            SELECT calls, round(mean_exec_time::numeric, 3), round(max_exec_time::numeric, 3),
-                   rows / greatest(calls, 1),
-                   left(regexp_replace(query, '\s+', ' ', 'g'), 110)
-            FROM pg_stat_statements
-            WHERE query NOT LIKE '%pg_stat_statements_reset%'
-            ORDER BY mean_exec_time DESC" >"$WORK/pgss.$size.tsv"
+        pgss "$size" check "$PGMEDIC" check "${conn[@]}" --format json
+        pgss "$size" snapshot "$PGMEDIC" snapshot "${conn[@]}"
+        if [ $have_triage = 1 ]; then pgss "$size" triage "$PGMEDIC" triage "${conn[@]}" --format json; fi
+
+        # And after: the load is still in place and the probe still right.
+        # The exporter's connection is not the load's: it goes first.
+        kill "$EXP_PID" 2>/dev/null || true
+        wait "$EXP_PID" 2>/dev/null || true
+        EXP_PID=""
+        gate "$size" "after timing"
     fi
 
     report_size "$size" "$(( idle + idle_tx + chains * 4 + active ))" "$tables" "$chains"
@@ -364,6 +439,11 @@ report_size() {
 
     {
         printf '## %s: %d client sessions, %d lock chain(s), %d tables\n\n' "$size" "$sessions" "$chains" "$tables"
+        if [ -s "$WORK/gate.$size" ]; then
+            # shellcheck disable=SC2016 # markdown backquotes
+            printf 'Correctness gate (`bench/gate.jq`: `pgmedic snapshot` against the sessions, states, groups and lock chains loadgen built), %s: **passed**.\n\n' \
+                "$(paste -sd, "$WORK/gate.$size" | sed 's/,/ and /g')"
+        fi
         printf '| tool | median ms | min–max ms | peak RSS MB | statements/run | connections/run | query round trips/run | server exec ms/run |\n'
         printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
         local n label
@@ -402,9 +482,14 @@ report_size() {
             printf '| command | process start | connect | before pipeline | server + transfer | client work | output + exit | total |\n'
             printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
             awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$WORK/phases.tsv"
-            printf '\npgmedic check'"'"'s statements on the server (pg_stat_statements over 10 runs, slowest first):\n\n'
-            printf '| calls | mean ms | max ms | rows | statement |\n|---:|---:|---:|---:|---|\n'
-            awk -F'\t' '{ q = $5; gsub(/\|/, "\\|", q); printf "| %s | %s | %s | %s | `%s` |\n", $1, $2, $3, $4, q }' "$WORK/pgss.$size.tsv"
+            local cmd
+            for cmd in check snapshot triage; do
+                [ -f "$WORK/pgss.$size.$cmd.tsv" ] || continue
+                printf '\npgmedic %s'"'"'s statements on the server (pg_stat_statements over 10 runs, slowest first):\n\n' "$cmd"
+                printf '| calls | mean ms | max ms | rows | statement |\n|---:|---:|---:|---:|---|\n'
+                awk -F'\t' '{ q = $5; gsub(/\|/, "\\|", q); printf "| %s | %s | %s | %s | `%s` |\n", $1, $2, $3, $4, q }' \
+                    "$WORK/pgss.$size.$cmd.tsv"
+            done
             printf '\n'
         fi
         printf 'check_postgres by action:\n\n| action | median ms | min–max ms | peak RSS MB | statements | connections | query round trips |\n|---|---:|---:|---:|---:|---:|---:|\n'
@@ -443,13 +528,14 @@ row_cp() {
 }
 
 targets() {
-    local size=$1 fl=$2 sq=$3 cp=$4 ck=$5 rss conns rts
+    local size=$1 fl=$2 sq=$3 cp=$4 ck=$5 rss conns rts ckrts
     rss=$(awk -F'\t' '$1 == "pgmedic-check" { print $5 }' "$WORK/acct.tsv")
     conns=$(awk -F'\t' '$1 == "pgmedic-snapshot" { print $2 }' "$WORK/rt.tsv")
     rts=$(awk -F'\t' '$1 == "pgmedic-snapshot" { print $3 }' "$WORK/rt.tsv")
+    ckrts=$(awk -F'\t' '$1 == "pgmedic-check" { print $3 }' "$WORK/rt.tsv")
     printf '| target | measured | met? |\n|---|---:|---|\n'
     awk -v size="$size" -v fl="$fl" -v sq="$sq" -v cp="$cp" -v ck="$ck" -v rss="$rss" \
-        -v conns="$conns" -v rts="$rts" 'function yn(b) { return b ? "yes" : "**no**" }
+        -v conns="$conns" -v rts="$rts" -v ckrts="$ckrts" 'function yn(b) { return b ? "yes" : "**no**" }
     BEGIN {
         if (size == "small")
             printf "| small: check ≤ 1.5× floor | %.2f× | %s |\n", ck / fl, yn(ck / fl <= 1.5)
@@ -459,6 +545,7 @@ targets() {
         printf "| peak RSS ≤ 6 MB | %.1f MB | %s |\n", rss / 1024, yn(rss <= 6144)
         printf "| one connection per snapshot | %d | %s |\n", conns, yn(conns == 1)
         printf "| one round trip (pipeline) per snapshot | %d | %s |\n", rts, yn(rts == 1)
+        printf "| (for reference: round trips per `check`) | %d | %s |\n", ckrts, yn(ckrts == 1)
     }'
     printf '\nFor scale: `pgmedic --help` (no connection, only loading the binary and its %s shared libraries, most of them pulled in by libpq) peaks at %s MB; `psql -c '"'"'select 1'"'"'` at %s MB.\n' \
         "$(ldd "$PGMEDIC" | grep -c '=>')" "$(awk '{ printf "%.1f", $1 / 1024 }' "$WORK/rss.libs")" \
