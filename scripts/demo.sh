@@ -11,7 +11,9 @@
 # max_connections is 23 (20 usable), so 17 client sessions make 85 %.
 # The demo goes as the runbook does: status (§3), the alerts, triage (§4-5,
 # "Common Issues"), fix as a dry run and then applied (§6), and the alerts
-# again (§8).  The audit log of the fixes lives in the demo's temp dir.
+# again (§8), all inside an incident (§1, §13) whose report is written to
+# ./pgmedic-demo-report/ (the only thing left behind).  The audit log and the
+# incident's timeline live in the demo's temp dir.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,6 +52,8 @@ idle_connection = 2s
 lock_wait = 1s
 INI
 export PGMEDIC_CONFIG=$root/pgmedic.ini
+# The post-incident report is the one thing the demo leaves behind, for reading.
+report_dir=$PWD/pgmedic-demo-report
 echo "socket $PGHOST, port $PGPORT"
 
 # A session that runs SQL and then stays open, as its application.
@@ -91,6 +95,13 @@ run "$bin" status
 say "the alerts (thresholds lowered to seconds for the demo, in \$PGMEDIC_CONFIG)"
 run "$bin" check
 
+say "runbook §1: acknowledge the alert, create an incident ticket"
+printf '$ id=$(%s incident open --alert DatabaseHighConnections --title ... | head -n1)\n' "$bin"
+id=$("$bin" incident open --alert DatabaseHighConnections \
+    --title "Connections near the limit on the demo database" | head -n1)
+echo "incident $id: from now on every check, triage, fix and verify adds to its timeline"
+run "$bin" incident ack "$id" --by on-call
+
 say "the same as a Nagios plugin"
 run "$bin" check --format nagios
 
@@ -118,8 +129,21 @@ run "$bin" verify --wait 10s
 say "the audit log of what was done"
 run "$bin" audit
 
+say "runbook §13: resolve it with the root cause"
+run "$bin" incident resolve "$id" --root-cause "billing-worker leaked idle connections while a checkout transaction held a row lock; reporting queries ran unbounded"
+run "$bin" incident show "$id"
+
 say "when the server is gone"
 "$here/tmp-pg" stop-all "$root" >/dev/null 2>&1
 run "$bin" check --set connect_timeout=2s
 
+say "the post-incident report, written from what actually happened"
+printf '$ %s incident report %s --output %s\n' "$bin" "$id" "$report_dir"
+report=$("$bin" incident report "$id" --output "$report_dir" | head -n1)
+echo "report: $report (chart: ${report%.md}.svg)"
+echo "----"
+head -n 25 "$report"
+echo "----"
+
 say "done: everything started by the demo is stopped and removed"
+echo "(the report stays in $report_dir/: open $report)"

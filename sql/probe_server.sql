@@ -1,7 +1,8 @@
 -- probe_server: who the server is, its slots, the client counts and the
 -- oldest active query: all that `pgmedic check` and `status` need, in one
 -- statement, so that a fresh backend loads as few catalogs as possible.
--- pgmedic's own backend is never counted.  No parameters.
+-- pgmedic's own backend is never counted.  checksum_failures (corruption,
+-- runbook §11) is the sum over pg_stat_database.  No parameters.
 WITH a AS MATERIALIZED (
     SELECT pid, state, wait_event_type, query_start, xact_start, application_name
     FROM pg_catalog.pg_stat_activity
@@ -30,7 +31,9 @@ SELECT pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 
                  FROM a), 0)::float8 AS longest_xact_s,
        oldest.pid::int4 AS longest_query_pid,
        oldest.application_name AS longest_query_application,
-       COALESCE(oldest.wait_event_type = 'Lock', false) AS longest_query_waiting
+       COALESCE(oldest.wait_event_type = 'Lock', false) AS longest_query_waiting,
+       (SELECT COALESCE(pg_catalog.sum(checksum_failures), 0)
+        FROM pg_catalog.pg_stat_database)::int8 AS checksum_failures
 FROM (SELECT 1) one
 LEFT JOIN LATERAL (SELECT a.pid, a.application_name, a.wait_event_type
                    FROM a WHERE a.state = 'active'

@@ -48,7 +48,10 @@ SELECT t.relid::int8 AS oid,
                ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
              WHERE i.indrelid = t.relid AND i.indisvalid
              ORDER BY 1)::text AS indexed_columns,
-       COALESCE('autovacuum_enabled=false' = ANY (c.reloptions), false) AS autovacuum_disabled
+       -- reloptions keep the spelling used (off, false, 0, no): let the server read it.
+       COALESCE((SELECT NOT o.option_value::bool
+                 FROM pg_catalog.pg_options_to_table(c.reloptions) o
+                 WHERE o.option_name = 'autovacuum_enabled'), false) AS autovacuum_disabled
 FROM t
 JOIN pick ON pick.relid = t.relid
 JOIN pg_catalog.pg_class c ON c.oid = t.relid

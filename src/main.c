@@ -23,6 +23,7 @@ static const Command commands[] = {
     {"fix", cmd_fix, "treat a cause: guarded, audited remediations (dry run unless --apply)"},
     {"verify", cmd_verify, "tick the recovery checklist (runbook §8); exit 0 only when recovered"},
     {"audit", cmd_audit, "list what fix did, newest first (the audit log)"},
+    {"incident", cmd_incident, "open, acknowledge and resolve incidents; write their report"},
     {"snapshot", cmd_snapshot, "print the raw snapshot as JSON (replay with --from)"},
 };
 

@@ -23,7 +23,7 @@ static const CmdHelp help = {
         "                             reserved) at connections_warning=80% or _critical=90%\n"
         "  DatabaseSlowQueries        the oldest active query at slow_query_warning=5s or\n"
         "                             slow_query_critical=5min\n",
-    .accepts = OPT_CONNECT | OPT_FORMAT | OPT_NAGIOS | OPT_FROM,
+    .accepts = OPT_CONNECT | OPT_FORMAT | OPT_NAGIOS | OPT_FROM | OPT_INCIDENT,
 };
 
 int
@@ -60,6 +60,7 @@ cmd_check(int argc, char **argv)
     if (cmd_emit(&out) != 0)
         goto done;
     cmd_record_sample(&ctx, &snap);
+    cmd_incident_record(&ctx, &snap, &alerts, NULL, "check", NULL);
     exit_code = (int) rules_worst(&alerts);
 
 done:

@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "pg/conn.h"
 #include "pg/probe.h"
+#include "core/finding.h"
 #include "core/rules.h"
 #include "render/render.h"
 #include "util/arena.h"
@@ -34,7 +35,8 @@ enum
     OPT_FORMAT = 1 << 1,  /* --format */
     OPT_FROM = 1 << 2,    /* --from FILE */
     OPT_NAGIOS = 1 << 3,  /* --format nagios allowed */
-    OPT_MARKDOWN = 1 << 4 /* --format markdown allowed */
+    OPT_MARKDOWN = 1 << 4, /* --format markdown allowed */
+    OPT_INCIDENT = 1 << 5  /* --incident ID, --open-incident (runs that join an incident) */
 };
 
 typedef struct
@@ -49,6 +51,8 @@ typedef struct
     int n_sets;
     char **args; /* positional arguments, in argv */
     int n_args;
+    int64_t incident_id; /* --incident ID; 0 when not given */
+    bool open_incident;  /* --open-incident */
 } CmdOptions;
 
 /* Everything a command needs once its options are parsed. */
@@ -123,6 +127,29 @@ int cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap);
  */
 void cmd_record_sample(const CmdContext *ctx, const Snapshot *snap);
 
+/*
+ * The incident hook (incident_hook.c), called once at the end of check,
+ * triage, fix and verify.  Finds the incident this run belongs to (--incident
+ * ID, else the open incident of the snapshot's target; with --open-incident
+ * it opens one when an alert fires and none is open), adds a timeline entry
+ * of kind `what` ("check", "triage", "fix", "verify") with what was seen
+ * (the snapshot's numbers, the alerts, the findings) and data_json (a JSON
+ * object of what the command did, may be NULL), then evaluates escalation
+ * (core/escalate.h) and records, prints and pages each rule that fires for
+ * the first time.  alerts may be NULL (they are then evaluated here);
+ * findings may be NULL.  Best effort: a store that cannot be opened is
+ * reported and never fails the command.
+ */
+void cmd_incident_record(CmdContext *ctx, const Snapshot *snap, const AlertList *alerts,
+                         const FindingList *findings, const char *what, const char *data_json);
+
+/*
+ * For fix: the action, its audit id (0 for a dry run or when nothing was
+ * done) and its counts, recorded through cmd_incident_record().
+ */
+void cmd_incident_record_fix(CmdContext *ctx, const Snapshot *snap, const char *action,
+                             int64_t audit_id, int n_done, int n_skipped, int n_failed);
+
 /* Writes buf to stdout; prints the error and returns -1 on failure. */
 int cmd_emit(StrBuf *buf);
 
@@ -137,6 +164,7 @@ int cmd_triage(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_incident(int argc, char **argv);
 
 /* Prints the top-level help. */
 void cmd_print_main_help(void);

@@ -14,6 +14,7 @@
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "version.h"
 
 enum
@@ -22,7 +23,9 @@ enum
     LONG_FORMAT,
     LONG_FROM,
     LONG_HELP,
-    LONG_VERSION
+    LONG_VERSION,
+    LONG_INCIDENT,
+    LONG_OPEN_INCIDENT
 };
 
 static const struct option long_options[] = {
@@ -39,6 +42,8 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, LONG_HELP},
     {"version", no_argument, NULL, LONG_VERSION},
+    {"incident", required_argument, NULL, LONG_INCIDENT},
+    {"open-incident", no_argument, NULL, LONG_OPEN_INCIDENT},
     {NULL, 0, NULL, 0},
 };
 
@@ -95,6 +100,10 @@ print_help(const CmdHelp *help)
     if (help->accepts & OPT_FROM)
         printf("      --from=FILE          work on a snapshot saved by \"pgmedic snapshot\"\n"
                "                           (\"-\" reads standard input) instead of a server\n");
+    if (help->accepts & OPT_INCIDENT)
+        printf("      --incident=ID        add this run to the timeline of incident ID (by default\n"
+               "                           it joins the open incident of its target, if any)\n"
+               "      --open-incident      open an incident when an alert fires and none is open\n");
     if (help->accepts & OPT_CONNECT)
         fputs(common_connect_help, stdout);
     fputs(common_general_help, stdout);
@@ -268,6 +277,25 @@ cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdConte
             }
             o->from = optarg;
             break;
+        case LONG_INCIDENT:
+        case LONG_OPEN_INCIDENT:
+            if (!(help->accepts & OPT_INCIDENT))
+            {
+                cmd_usage_error(help->name, "command \"%s\" has no --%s option", help->name,
+                                c == LONG_INCIDENT ? "incident" : "open-incident");
+                bad = true;
+                break;
+            }
+            if (c == LONG_OPEN_INCIDENT)
+                o->open_incident = true;
+            else if (parse_int_range(optarg, "--incident", 1, INT64_MAX, &o->incident_id, &err) !=
+                     0)
+            {
+                pm_log_pm_error(&err);
+                pm_log_hint("Try \"pgmedic --help\" for more information.");
+                bad = true;
+            }
+            break;
         case 'v':
             verbosity++;
             break;
@@ -316,6 +344,11 @@ cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdConte
     if (o->from != NULL && (o->host || o->port || o->user || o->dbname || o->target))
     {
         cmd_usage_error(help->name, "--from cannot be combined with connection options");
+        return -1;
+    }
+    if (o->from != NULL && (o->incident_id != 0 || o->open_incident))
+    {
+        cmd_usage_error(help->name, "--from cannot be combined with --incident or --open-incident");
         return -1;
     }
 

@@ -170,7 +170,7 @@ static const CmdHelp help = {
         "written to the audit log before and after (\"pgmedic audit\").\n"
         "\nExit status: 0 done (or nothing to do, or a dry run), 2 when an action failed,\n"
         "3 when refused or a usage error.\n",
-    .accepts = OPT_CONNECT,
+    .accepts = OPT_CONNECT | OPT_INCIDENT,
     .extra_options = fix_options,
     .extra_short = "",
     .on_option = fix_on_option,
@@ -358,7 +358,8 @@ fix_signals(FixRun *run, SignalAction action)
     PgConn *conn = NULL;
     char age[32];
     const char *verb;
-    size_t i;
+    bool *cancelled, hinted = false;
+    size_t i, n_cancelled = 0;
     int rc = EXIT_OK;
 
     memset(&req, 0, sizeof(req));
@@ -392,7 +393,7 @@ fix_signals(FixRun *run, SignalAction action)
         return EXIT_UNKNOWN;
     }
 
-    verb = action == FIX_CANCEL_LONG && !o->terminate ? "cancel" : "terminate";
+    verb = action == FIX_CANCEL_LONG ? "cancel" : "terminate";
     format_duration_ms(req.age_ms, age, sizeof(age));
     printf("pgmedic fix %s on %s%s\n", plan_action_name(action), run->snap.target,
            o->apply ? "" : " (dry run)");
@@ -427,7 +428,10 @@ fix_signals(FixRun *run, SignalAction action)
     }
     printf("each is %s by one statement that re-checks it first (sql/act_signal.sql):\n"
            "  pid and backend_start unchanged, still %s past the threshold%s\n",
-           action == FIX_CANCEL_LONG && !o->terminate ? "cancelled" : "terminated",
+           action == FIX_CANCEL_LONG ? (o->terminate ? "cancelled (then terminated after the grace "
+                                                       "period if still running)"
+                                                     : "cancelled")
+                                     : "terminated",
            action == FIX_TERMINATE_IDLE           ? "idle"
            : action == FIX_TERMINATE_IDLE_IN_XACT ? "idle in transaction"
            : action == FIX_CANCEL_LONG            ? "running the same query"
@@ -499,6 +503,13 @@ fix_signals(FixRun *run, SignalAction action)
         audit_finish(run, "could not connect to act");
         return EXIT_CRITICAL;
     }
+    cancelled = arena_array(run->arena, plan.n_items, sizeof(bool));
+    if (cancelled == NULL)
+    {
+        pgconn_close(conn);
+        audit_finish(run, "out of memory");
+        return EXIT_UNKNOWN;
+    }
     for (i = 0; i < plan.n_items; i++)
     {
         const PlannedSignal *p = &plan.items[i];
@@ -511,12 +522,23 @@ fix_signals(FixRun *run, SignalAction action)
         snprintf(item, sizeof(item), "pid %d", (int) p->session->pid);
         if (act_signal(conn, p, terminate, run->snap.is_superuser, outcome, sizeof(outcome),
                        &err) != 0)
+        {
             snprintf(outcome, sizeof(outcome), "failed: %s", err.message);
+            if (strcmp(err.sqlstate, "42501") == 0 && !hinted)
+            {
+                pm_log_hint("Signalling other roles' sessions needs pg_signal_backend: GRANT "
+                            "pg_signal_backend TO %s;",
+                            run->snap.role ? run->snap.role : "this_role");
+                hinted = true;
+            }
+        }
+        cancelled[i] = strcmp(outcome, "signalled") == 0;
+        n_cancelled += cancelled[i] ? 1 : 0;
         printf("  %-11s %s\n", item, outcome);
         record(run, item, outcome);
     }
     /* cancel-long --terminate: a grace period, then terminate what is still running. */
-    if (action == FIX_CANCEL_LONG && o->terminate)
+    if (action == FIX_CANCEL_LONG && o->terminate && n_cancelled > 0)
     {
         int64_t grace = o->grace_ms >= 0 ? o->grace_ms : 10000;
         struct timespec ts = {(time_t) (grace / 1000), (long) (grace % 1000) * 1000000L};
@@ -530,7 +552,7 @@ fix_signals(FixRun *run, SignalAction action)
             char outcome[768], item[40];
             PmError err;
 
-            if (p->skip != NULL)
+            if (p->skip != NULL || !cancelled[i])
                 continue;
             snprintf(item, sizeof(item), "pid %d (terminate)", (int) p->session->pid);
             if (act_signal(conn, p, true, run->snap.is_superuser, outcome, sizeof(outcome),
@@ -885,6 +907,12 @@ fix_tables(FixRun *run, const char *action)
                 strbuf_printf(&drop, "DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
                               act_quote_ident(conn, run->arena, index_schemas[i]),
                               act_quote_ident(conn, run->arena, index_names[i]));
+                /*
+                 * The drop waits for the same transactions the build waited
+                 * for: give it longer than the build's lock_timeout, bounded.
+                 */
+                if (act_run(conn, "SET lock_timeout = '10s'", &derr) != 0)
+                    pm_log_warning("%s", derr.message);
                 if (act_run(conn, strbuf_str(&drop), &derr) != 0)
                     pm_log_warning("%s", derr.message); /* the state is checked just below */
                 snprintf(outcome + strlen(outcome), sizeof(outcome) - strlen(outcome),
@@ -913,15 +941,22 @@ typedef struct
     bool found;
 } PreviousValue;
 
-/* The value "slow-log on" found before it changed it, from the audit log. */
+/*
+ * The value log_min_duration_statement had before pgmedic first turned the
+ * slow log on: walking the audit log newest first, the oldest "slow-log on"
+ * since the last "slow-log off" of this target found the original value.
+ */
 static int
 find_previous(const AuditRow *row, void *arg)
 {
     PreviousValue *pv = arg;
     const char *key = "\"previous\":\"", *p;
 
-    if (strcmp(row->action, "slow-log on") != 0 || strcmp(row->target, pv->target) != 0 ||
-        strcmp(row->status, "done") != 0)
+    if (strcmp(row->target, pv->target) != 0 || strcmp(row->status, "done") != 0)
+        return 0;
+    if (strcmp(row->action, "slow-log off") == 0)
+        return 1; /* everything older was already restored (found stays false if so) */
+    if (strcmp(row->action, "slow-log on") != 0)
         return 0;
     p = strstr(row->plan, key);
     if (p == NULL)
@@ -929,7 +964,7 @@ find_previous(const AuditRow *row, void *arg)
     p += strlen(key);
     snprintf(pv->previous, sizeof(pv->previous), "%.*s", (int) strcspn(p, "\""), p);
     pv->found = true;
-    return 1; /* the newest is the one */
+    return 0; /* keep going: an older "on" holds the original */
 }
 
 static int
@@ -975,8 +1010,17 @@ fix_slow_log(FixRun *run)
             return EXIT_UNKNOWN;
         }
         store_close(store);
-        /* Back to what it was; "-1" (off) when pgmedic never turned it on here. */
-        snprintf(value, sizeof(value), "%s", pv.found ? pv.previous : "-1");
+        if (!pv.found)
+        {
+            /* Nothing of ours to undo: leave the server's setting as it is. */
+            printf("pgmedic fix slow-log off on %s\nnothing to do: pgmedic has not turned the "
+                   "slow log on here since its last \"slow-log off\" (log_min_duration_statement "
+                   "is %s)\n",
+                   run->snap.target, current);
+            pgconn_close(conn);
+            return EXIT_OK;
+        }
+        snprintf(value, sizeof(value), "%s", pv.previous);
         /* The remembered value is a setting text we stored: allow only its characters. */
         if (strspn(value, "-0123456789msinhd") != strlen(value))
         {
@@ -1221,6 +1265,9 @@ cmd_fix(int argc, char **argv)
             (double) (opts.running_for_ms >= 0 ? opts.running_for_ms
                                                : ctx.conf.thresholds.slow_query_critical_ms) /
             1000.0;
+    /* The budget must see every matching session: collect more than it allows. */
+    if (ctx.probe_opts.max_sessions <= ctx.conf.safety.max_terminations)
+        ctx.probe_opts.max_sessions = (int) ctx.conf.safety.max_terminations + 1;
     if (cmd_take_snapshot(&ctx, run.arena, &run.snap) != 0)
         goto done;
     if (run.snap.failure != CONN_OK && strcmp(action, "restart") != 0 &&
@@ -1249,6 +1296,8 @@ cmd_fix(int argc, char **argv)
         exit_code = fix_command(&run, action);
     else
         exit_code = fix_tables(&run, action);
+    cmd_incident_record_fix(&ctx, &run.snap, action, run.audit_id, run.n_done, run.n_skipped,
+                            run.n_failed);
 
 done:
     strbuf_free(&run.results);

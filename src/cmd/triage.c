@@ -32,7 +32,7 @@ static const CmdHelp help = {
         "stale_statistics, table_bloat, and unexplained when nothing explains an alert.\n"
         "Findings that explain a firing alert come first; latent causes follow.\n"
         "Every command printed is a dry run until you add --apply to it.\n",
-    .accepts = OPT_CONNECT | OPT_FORMAT | OPT_FROM | OPT_MARKDOWN,
+    .accepts = OPT_CONNECT | OPT_FORMAT | OPT_FROM | OPT_MARKDOWN | OPT_INCIDENT,
 };
 
 /*
@@ -73,6 +73,56 @@ connection_suffix(const CmdContext *ctx, Arena *arena)
     out = strbuf_ok(&buf) ? arena_strdup(arena, strbuf_str(&buf)) : NULL;
     strbuf_free(&buf);
     return out;
+}
+
+/*
+ * restart and reset-pool run the target's configured command: without one
+ * the printed command could not work, so it becomes advice on configuring it.
+ */
+static int
+drop_unrunnable_actions(const CmdContext *ctx, Arena *arena, FindingList *findings)
+{
+    size_t i, j;
+
+    for (i = 0; i < findings->n_findings; i++)
+    {
+        Finding *f = &findings->findings[i];
+
+        for (j = 0; j < f->n_actions; j++)
+        {
+            bool restart = strncmp(f->actions[j], "pgmedic fix restart", 19) == 0;
+            bool pool = strncmp(f->actions[j], "pgmedic fix reset-pool", 22) == 0;
+            const char *key = restart ? "restart_command" : "reset_pool_command";
+            const char *configured = ctx->target == NULL ? NULL
+                                     : restart           ? ctx->target->restart_command
+                                                         : ctx->target->reset_pool_command;
+            const char **advice;
+            char text[400];
+
+            if ((!restart && !pool) || (configured != NULL && configured[0] != '\0'))
+                continue;
+            snprintf(text, sizeof(text),
+                     "%s the server by hand, or set %s in a [target NAME] section of the "
+                     "configuration (for example \"systemctl restart postgresql@15-main\") so "
+                     "that \"pgmedic fix %s -t NAME --apply\" does it and waits until it "
+                     "accepts connections.",
+                     restart ? "Restart" : "Reset the application's pool of", key,
+                     restart ? "restart" : "reset-pool");
+            advice = arena_array(arena, f->n_advice + 1, sizeof(char *));
+            if (advice == NULL)
+                return -1;
+            memcpy(advice, f->advice, f->n_advice * sizeof(char *));
+            advice[f->n_advice] = arena_strdup(arena, text);
+            if (advice[f->n_advice] == NULL)
+                return -1;
+            f->advice = advice;
+            f->n_advice++;
+            memmove(&f->actions[j], &f->actions[j + 1], (f->n_actions - j - 1) * sizeof(char *));
+            f->n_actions--;
+            j--;
+        }
+    }
+    return 0;
 }
 
 /* Appends this run's connection options to every "pgmedic fix" action. */
@@ -131,6 +181,7 @@ cmd_triage(int argc, char **argv)
     if (cmd_eval_alerts(&ctx, &snap, arena, &alerts) != 0)
         goto done;
     if (diagnose_run(&snap, &ctx.conf.thresholds, &alerts, arena, &findings) != 0 ||
+        (ctx.opts.from == NULL && drop_unrunnable_actions(&ctx, arena, &findings) != 0) ||
         add_connection_options(&ctx, arena, &findings) != 0)
     {
         pm_log_error("out of memory");
@@ -152,6 +203,7 @@ cmd_triage(int argc, char **argv)
     if (cmd_emit(&out) != 0)
         goto done;
     cmd_record_sample(&ctx, &snap);
+    cmd_incident_record(&ctx, &snap, &alerts, &findings, "triage", NULL);
     exit_code = (int) rules_worst(&alerts);
 
 done:

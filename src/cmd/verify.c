@@ -66,7 +66,7 @@ static const CmdHelp help = {
                 "baseline, the median of the last 24 h of samples, when the store has at\n"
                 "least 5); no query running past slow_query_warning; no session blocked on a\n"
                 "lock; no alert firing; the server answers a trivial query within --latency.\n",
-    .accepts = OPT_CONNECT | OPT_FORMAT,
+    .accepts = OPT_CONNECT | OPT_FORMAT | OPT_INCIDENT,
     .extra_options = verify_options,
     .extra_short = "",
     .on_option = verify_on_option,
@@ -250,6 +250,31 @@ cmd_verify(int argc, char **argv)
     }
     if (cmd_emit(&out) != 0)
         goto done;
+    {
+        /* The checklist's result on the incident's timeline (incident_hook.c). */
+        StrBuf run = STRBUF_INIT;
+        JsonW rw;
+
+        jsonw_init(&rw, &run, false);
+        jsonw_object_begin(&rw);
+        jsonw_kv_bool(&rw, "recovered", passed);
+        jsonw_kv_int(&rw, "attempts", attempts);
+        jsonw_key(&rw, "checks");
+        jsonw_array_begin(&rw);
+        for (i = 0; i < N_CHECKS; i++)
+        {
+            jsonw_object_begin(&rw);
+            jsonw_kv_string(&rw, "name", checks[i].name);
+            jsonw_kv_bool(&rw, "passed", checks[i].passed);
+            jsonw_kv_string(&rw, "detail", checks[i].detail);
+            jsonw_object_end(&rw);
+        }
+        jsonw_array_end(&rw);
+        jsonw_object_end(&rw);
+        if (strbuf_ok(&run))
+            cmd_incident_record(&ctx, &snap, &alerts, NULL, "verify", strbuf_str(&run));
+        strbuf_free(&run);
+    }
     exit_code = passed ? EXIT_OK : EXIT_CRITICAL;
 
 done:

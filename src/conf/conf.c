@@ -64,6 +64,14 @@ static const ConfKey keys[] = {
     {"safety", "protect_roles", KEY_STRING, C(safety.protect_roles), "", 0, 0},
     {"safety", "max_terminations", KEY_INT, C(safety.max_terminations), "50", 1, 100000},
 
+    {"escalation", "contacts", KEY_STRING, C(escalation.contacts), "", 0, 0},
+    {"escalation", "command", KEY_STRING, C(escalation.command), "", 0, 0},
+    {"escalation", "escalate_after", KEY_DURATION, C(escalation.escalate_after_ms), "1h", 0,
+     30 * DAY_MS},
+    {"escalation", "restart_wait", KEY_DURATION, C(escalation.restart_wait_ms), "2min", 0, DAY_MS},
+    {"escalation", "verify_window", KEY_DURATION, C(escalation.verify_window_ms), "5min", 0,
+     DAY_MS},
+
     {"target", "conninfo", KEY_STRING, T(conninfo), "", 0, 0},
     {"target", "restart_command", KEY_STRING, T(restart_command), "", 0, 0},
     {"target", "reset_pool_command", KEY_STRING, T(reset_pool_command), "", 0, 0},
@@ -249,7 +257,7 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
     {
         if (strcmp(section, "target") == 0 ||
             (strcmp(section, "pgmedic") != 0 && strcmp(section, "thresholds") != 0 &&
-             strcmp(section, "safety") != 0))
+             strcmp(section, "safety") != 0 && strcmp(section, "escalation") != 0))
         {
             pm_error_set(&state->error, "unrecognized section \"%s\"", section);
             if (strcmp(section, "target") == 0)

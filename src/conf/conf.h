@@ -37,6 +37,16 @@ typedef struct
     int64_t max_terminations;
 } Safety;
 
+/* Runbook §11-12: when to escalate, and to whom. */
+typedef struct
+{
+    char *contacts;             /* free text for the runbook's contacts section */
+    char *command;              /* sh -c, the incident JSON on stdin; "" for none */
+    int64_t escalate_after_ms;  /* root cause unclear for this long (1h) */
+    int64_t restart_wait_ms;    /* still unresponsive this long after a restart (2min) */
+    int64_t verify_window_ms;   /* an alert still firing this long after a fix (5min) */
+} Escalation;
+
 typedef struct
 {
     char *store;
@@ -46,6 +56,7 @@ typedef struct
     int64_t query_timeout_ms;
     Thresholds thresholds;
     Safety safety;
+    Escalation escalation;
     Target *targets;
     size_t n_targets;
 } Config;
@@ -58,7 +69,7 @@ int conf_load(Config *conf, const char *path, PmError *err) PM_MUST_CHECK;
 
 /*
  * Applies "KEY=VALUE" (from --set).  KEY is "section.key", or a bare key that
- * names exactly one key of [pgmedic], [thresholds] or [safety].
+ * names exactly one key of [pgmedic], [thresholds], [safety] or [escalation].
  */
 int conf_set(Config *conf, const char *assignment, PmError *err) PM_MUST_CHECK;
 

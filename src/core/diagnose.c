@@ -2043,6 +2043,9 @@ heavy_seq_scans(const TableStat *t)
            (t->idx_scan < 0 || t->idx_scan < 19 * t->seq_scan);
 }
 
+/* Slow sessions named in a missing_index finding's evidence. */
+#define MAX_SLOW_PIDS 32
+
 static int
 missing_index_finding(Diag *d, const TableStat *t, TokList *toks)
 {
@@ -2052,6 +2055,8 @@ missing_index_finding(Diag *d, const TableStat *t, TokList *toks)
     const Statement *shown = NULL, *first_matched = NULL;
     double impact = 0;
     char rel[300], rows[32], read[32], index_name[4 * NAME_MAX_BYTES];
+    int32_t slow_pids[MAX_SLOW_PIDS];
+    size_t n_slow = 0;
     FindingBuilder b;
 
     rel_name(t, rel, sizeof(rel));
@@ -2092,14 +2097,54 @@ missing_index_finding(Diag *d, const TableStat *t, TokList *toks)
                 shown = st;
         }
     }
+    /*
+     * The queries running slow right now are the best evidence: when one of
+     * them reads this table, the missing index explains DatabaseSlowQueries
+     * too, and its WHERE columns name the index even without
+     * pg_stat_statements.
+     */
+    for (i = 0; i < snap->n_sessions && n_slow < MAX_SLOW_PIDS; i++)
+    {
+        const Session *s = &snap->sessions[i];
+        TokList tl;
+        IndexCols c;
+        const char *found[MAX_INDEX_COLUMNS];
+        bool reads;
+        int n;
+
+        if (s->query == NULL || !str_eq(s->state, "active") || is_lock_waiter(s) ||
+            s->query_age_s * 1000.0 < (double) d->th->slow_query_warning_ms)
+            continue;
+        memset(&tl, 0, sizeof(tl));
+        if (tokenize(d->arena, s->query, &tl) != 0)
+            return -1;
+        n = filter_columns(&tl, t->schema, t->name, d->arena, &reads, found, MAX_INDEX_COLUMNS);
+        if (n < 0)
+            return -1;
+        if (!reads)
+            continue;
+        slow_pids[n_slow++] = s->pid;
+        impact += s->query_age_s;
+        c.n = 0;
+        for (j = 0; j < (size_t) n; j++)
+            if (!already_indexed(t, found[j]))
+                c.cols[c.n++] = found[j];
+        if (c.n == 0)
+            continue;
+        for (j = 0; j < n_proposals && !same_cols(&proposals[j], &c); j++)
+            ;
+        if (j == n_proposals && n_proposals < MAX_INDEX_ACTIONS)
+            proposals[n_proposals++] = c;
+    }
     if (shown == NULL)
         shown = first_matched;
-    if (n_matched == 0)
+    if (n_matched == 0 && n_slow == 0)
         impact = (double) t->seq_tup_read * MICROSECOND;
     fmt_count(t->n_live_tup, rows, sizeof(rows));
     fmt_count(t->seq_tup_read, read, sizeof(read));
 
-    begin(d, &b, "missing_index", ALERT_SLOW, !d->slow_explained, SEV_WARNING, impact);
+    begin(d, &b, "missing_index", ALERT_SLOW, !d->slow_explained || n_slow > 0, SEV_WARNING,
+          impact);
     if (n_proposals > 0)
     {
         snprintf(index_name, sizeof(index_name), "idx_%s", t->name);
@@ -2109,11 +2154,18 @@ missing_index_finding(Diag *d, const TableStat *t, TokList *toks)
             buf_append(index_name, sizeof(index_name), proposals[0].cols[j]);
         }
         cut_utf8(index_name, NAME_MAX_BYTES);
-        finding_summary(&b,
-                        "%s (%s rows) is read by sequential scans; its most expensive "
-                        "statement filters on %s%s with no index: create %s",
-                        rel, rows, proposals[0].cols[0], proposals[0].n > 1 ? ", ..." : "",
-                        index_name);
+        if (shown == NULL && n_slow > 0)
+            finding_summary(&b,
+                            "%s (%s rows) is read by sequential scans; the query running slow "
+                            "now (pid %d) filters on %s%s with no index: create %s",
+                            rel, rows, (int) slow_pids[0], proposals[0].cols[0],
+                            proposals[0].n > 1 ? ", ..." : "", index_name);
+        else
+            finding_summary(&b,
+                            "%s (%s rows) is read by sequential scans; its most expensive "
+                            "statement filters on %s%s with no index: create %s",
+                            rel, rows, proposals[0].cols[0], proposals[0].n > 1 ? ", ..." : "",
+                            index_name);
     }
     else if (!snap->has_statements)
         finding_summary(&b,
@@ -2143,6 +2195,8 @@ missing_index_finding(Diag *d, const TableStat *t, TokList *toks)
         finding_strs(&b, "columns", proposals[0].cols, proposals[0].n);
         finding_str(&b, "index_name", index_name);
     }
+    if (n_slow > 0)
+        finding_pids(&b, "slow_pids", slow_pids, n_slow);
     if (shown != NULL)
     {
         finding_str(&b, "statement", shown->query);

@@ -174,6 +174,7 @@ typedef struct
     int32_t longest_query_pid; /* who runs the oldest active query, 0 when none */
     const char *longest_query_application;
     bool longest_query_waiting; /* that query waits on a lock */
+    int64_t checksum_failures;  /* sum of pg_stat_database.checksum_failures; 0 when none */
 
     BackendGroup *groups;
     size_t n_groups;

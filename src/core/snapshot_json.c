@@ -150,6 +150,7 @@ static const Field connection_fields[] = {
     FIELD(Snapshot, "longest_query_pid", F_I32, longest_query_pid),
     FIELD(Snapshot, "longest_query_application", F_STR, longest_query_application),
     FIELD(Snapshot, "longest_query_waiting", F_BOOL, longest_query_waiting),
+    FIELD(Snapshot, "checksum_failures", F_I64, checksum_failures),
 };
 
 /* Arrays of records in the snapshot. */

@@ -186,6 +186,13 @@ connspec_has_password(const ConnSpec *spec)
     return password != NULL && password[0] != '\0';
 }
 
+/* A conninfo value needs quotes when empty or when it holds a space, quote or backslash. */
+static bool
+needs_quotes(const char *v)
+{
+    return v[0] == '\0' || strpbrk(v, " \t\n'\\") != NULL;
+}
+
 char *
 connspec_conninfo_without_password(const ConnSpec *spec)
 {
@@ -201,20 +208,24 @@ connspec_conninfo_without_password(const ConnSpec *spec)
     o = out;
     for (i = 0; i < spec->n; i++)
     {
+        bool quote = needs_quotes(spec->values[i]);
+
         if (strcmp(spec->keywords[i], "password") == 0)
             continue;
         if (o != out)
             *o++ = ' ';
         o += copy_str(o, spec->keywords[i]);
         *o++ = '=';
-        *o++ = '\'';
+        if (quote)
+            *o++ = '\'';
         for (v = spec->values[i]; *v; v++)
         {
-            if (*v == '\'' || *v == '\\')
+            if (quote && (*v == '\'' || *v == '\\'))
                 *o++ = '\\';
             *o++ = *v;
         }
-        *o++ = '\'';
+        if (quote)
+            *o++ = '\'';
     }
     *o = '\0';
     return out;

@@ -127,6 +127,7 @@ read_server(const PGresult *res, Arena *arena, Snapshot *snap)
     snap->longest_query_pid = (int32_t) col_int(res, 0, 19, 0);
     snap->longest_query_application = col_str(arena, res, 0, 20);
     snap->longest_query_waiting = col_bool(res, 0, 21);
+    snap->checksum_failures = col_int(res, 0, 22, 0);
     return snap->version == NULL ? -1 : 0;
 }
 

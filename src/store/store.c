@@ -141,11 +141,9 @@ exec_sql(Store *store, const char *sql, PmError *err)
 }
 
 static int
-migrate(Store *store, PmError *err)
+read_version(Store *store, int *version, PmError *err)
 {
     sqlite3_stmt *stmt = NULL;
-    int version = 0;
-    size_t v;
 
     if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
         sqlite3_step(stmt) != SQLITE_ROW)
@@ -156,8 +154,32 @@ migrate(Store *store, PmError *err)
         sqlite3_finalize(stmt);
         return -1;
     }
-    version = sqlite3_column_int(stmt, 0);
+    *version = sqlite3_column_int(stmt, 0);
     sqlite3_finalize(stmt);
+    return 0;
+}
+
+static void
+rollback(Store *store)
+{
+    char *ignored = NULL;
+
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, &ignored);
+    sqlite3_free(ignored);
+}
+
+/*
+ * Brings the schema forward one migration per transaction.  The version is
+ * read again under the write lock (BEGIN IMMEDIATE), so two pgmedic
+ * processes opening a new store at once do not both create it.
+ */
+static int
+migrate(Store *store, PmError *err)
+{
+    int version;
+
+    if (read_version(store, &version, err) != 0)
+        return -1;
     if (version > STORE_SCHEMA_VERSION)
     {
         pm_error_set(err, "store \"%s\" has schema version %d, newer than this pgmedic (%d)",
@@ -165,23 +187,31 @@ migrate(Store *store, PmError *err)
         pm_error_hint(err, "Use a newer pgmedic, or another store path.");
         return -1;
     }
-    for (v = (size_t) version; v < PM_LENGTHOF(migrations); v++)
+    while (version < STORE_SCHEMA_VERSION)
     {
         char bump[64];
 
-        snprintf(bump, sizeof(bump), "PRAGMA user_version = %zu;", v + 1);
         if (exec_sql(store, "BEGIN IMMEDIATE", err) != 0)
             return -1;
-        if (exec_sql(store, migrations[v], err) != 0 || exec_sql(store, bump, err) != 0)
+        if (read_version(store, &version, err) != 0)
         {
-            char *ignored = NULL;
-
-            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, &ignored);
-            sqlite3_free(ignored);
+            rollback(store);
+            return -1;
+        }
+        if (version >= STORE_SCHEMA_VERSION)
+        {
+            rollback(store); /* another process migrated it meanwhile */
+            break;
+        }
+        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", version + 1);
+        if (exec_sql(store, migrations[version], err) != 0 || exec_sql(store, bump, err) != 0)
+        {
+            rollback(store);
             return -1;
         }
         if (exec_sql(store, "COMMIT", err) != 0)
             return -1;
+        version++;
     }
     return 0;
 }
@@ -214,7 +244,7 @@ store_open(const char *path, PmError *err)
         set_sqlite_error(err, store->db, "could not open store");
         goto fail;
     }
-    sqlite3_busy_timeout(store->db, 5000);
+    sqlite3_busy_timeout(store->db, 10000);
     if (exec_sql(store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                         "PRAGMA foreign_keys = ON;",
                  err) != 0 ||
@@ -230,6 +260,12 @@ fail:
 int
 store_relax_durability(Store *store, PmError *err)
 {
+    /*
+     * No fsync per commit, and no checkpoint when this short-lived process
+     * closes the store (that alone cost four fdatasync calls per check);
+     * a later write checkpoints when the WAL has grown (wal_autocheckpoint).
+     */
+    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *) NULL);
     return exec_sql(store, "PRAGMA synchronous = NORMAL", err);
 }
 

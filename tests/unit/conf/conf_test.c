@@ -143,6 +143,49 @@ test_conf_set(void **state)
     conf_free(&conf);
 }
 
+/* [escalation] (runbook §11-12): defaults, the file, --set, and a bad value. */
+static void
+test_conf_escalation_section(void **state)
+{
+    Config conf;
+    PmError err;
+    char *path = write_temp("[escalation]\ncontacts = DBA: dba@example.com; DevOps: #ops\n"
+                            "command = /usr/local/bin/page-oncall --team db\n"
+                            "escalate_after = 30min\nrestart_wait = 0\nverify_window = 90s\n");
+    char *bad = write_temp("[escalation]\n\nescalate_after = soon\n");
+    char expected[512];
+
+    (void) state;
+    conf_init(&conf);
+    assert_string_equal(conf.escalation.contacts, "");
+    assert_string_equal(conf.escalation.command, "");
+    assert_int_equal(conf.escalation.escalate_after_ms, 3600000);
+    assert_int_equal(conf.escalation.restart_wait_ms, 120000);
+    assert_int_equal(conf.escalation.verify_window_ms, 300000);
+    assert_int_equal(conf_load(&conf, path, &err), 0);
+    assert_string_equal(conf.escalation.contacts, "DBA: dba@example.com; DevOps: #ops");
+    assert_string_equal(conf.escalation.command, "/usr/local/bin/page-oncall --team db");
+    assert_int_equal(conf.escalation.escalate_after_ms, 1800000);
+    assert_int_equal(conf.escalation.restart_wait_ms, 0);
+    assert_int_equal(conf.escalation.verify_window_ms, 90000);
+    assert_int_equal(conf_set(&conf, "escalate_after=1s", &err), 0);
+    assert_int_equal(conf.escalation.escalate_after_ms, 1000);
+    assert_int_equal(conf_set(&conf, "escalation.command=true", &err), 0);
+    assert_string_equal(conf.escalation.command, "true");
+    conf_free(&conf);
+
+    conf_init(&conf);
+    snprintf(expected, sizeof(expected), "%s:3: invalid duration \"soon\" for \"escalate_after\"",
+             bad);
+    assert_int_equal(conf_load(&conf, bad, &err), -1);
+    assert_string_equal(err.message, expected);
+    conf_free(&conf);
+    unlink(path);
+    unlink(bad);
+    free(path);
+    free(bad);
+}
+
 int
 main(void)
 {
@@ -152,6 +195,7 @@ main(void)
         cmocka_unit_test(test_conf_load_errors_name_file_and_line),
         cmocka_unit_test(test_conf_load_missing_file),
         cmocka_unit_test(test_conf_set),
+        cmocka_unit_test(test_conf_escalation_section),
     };
 
     return cmocka_run_group_tests_name("conf/conf", tests, NULL, NULL);

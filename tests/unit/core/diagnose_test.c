@@ -238,6 +238,15 @@ static const DiagCase cases[] = {
      {"0.summary=public.orders (200,000 rows) is read by sequential scans: 5000 scans read "
       "1,000,000,000 rows; install pg_stat_statements to name the query",
       "0.n_actions=0", "0.advice0~Install pg_stat_statements"}},
+    /* The query running slow reads the table: the missing index explains the
+     * alert too, and the running query's WHERE names the column without
+     * pg_stat_statements. */
+    {"diagnose/missing_index_slow_query.json",
+     {"long_running_query:DatabaseSlowQueries:warning",
+      "missing_index:DatabaseSlowQueries:warning"},
+     {"1.table=public.orders", "1.slow_pids=777", "1.columns=customer_id",
+      "1.summary~the query running slow now (pid 777) filters on customer_id with no index",
+      "1.action0=pgmedic fix create-index 'public.orders(customer_id)'"}},
     /* Nothing more direct explains the slow queries: the table causes do. */
     {"diagnose/slow_tables_only.json",
      {"missing_index:DatabaseSlowQueries:warning", "stale_statistics:DatabaseSlowQueries:warning",
