@@ -63,6 +63,9 @@ typedef struct
     ConnSpec *spec; /* NULL with --from */
     const Target *target; /* the configuration's target, NULL when none */
     bool collect_host;    /* also read host facts (disk, WAL, log) when local */
+    struct Store *store;  /* opened on first use by cmd_store(); closed by cmd_teardown() */
+    bool store_failed;    /* it could not be opened: not tried again this run */
+    char store_error[512];
     ConnOptions conn_opts;
     ProbeOptions probe_opts;
     TextStyle style;
@@ -121,11 +124,19 @@ void cmd_teardown(CmdContext *ctx);
 int cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap);
 
 /*
+ * The store for this run's samples and timeline entries, opened once, with
+ * relaxed durability (no fsync per commit); NULL when it cannot be opened
+ * (ctx->store_error says why).  Audit rows use a store of their own that
+ * fix opens with full durability.
+ */
+struct Store *cmd_store(CmdContext *ctx);
+
+/*
  * Adds the snapshot's numbers to the store as a sample (the baseline verify
  * compares with).  Best effort: a store that cannot be opened is reported at
  * -v and never fails the command.
  */
-void cmd_record_sample(const CmdContext *ctx, const Snapshot *snap);
+void cmd_record_sample(CmdContext *ctx, const Snapshot *snap);
 
 /*
  * The incident hook (incident_hook.c), called once at the end of check,

@@ -435,6 +435,7 @@ cmd_eval_alerts(const CmdContext *ctx, const Snapshot *snap, Arena *arena, Alert
 void
 cmd_teardown(CmdContext *ctx)
 {
+    store_close(ctx->store);
     connspec_free(ctx->spec);
     conf_free(&ctx->conf);
     free(ctx->opts.sets);
@@ -542,8 +543,29 @@ cmd_take_snapshot(CmdContext *ctx, Arena *arena, Snapshot *snap)
     return 0;
 }
 
+Store *
+cmd_store(CmdContext *ctx)
+{
+    PmError err;
+
+    if (ctx->store != NULL || ctx->store_failed)
+        return ctx->store;
+    ctx->store = store_open(ctx->conf.store, &err);
+    if (ctx->store != NULL && store_relax_durability(ctx->store, &err) != 0)
+    {
+        store_close(ctx->store);
+        ctx->store = NULL;
+    }
+    if (ctx->store == NULL)
+    {
+        ctx->store_failed = true;
+        snprintf(ctx->store_error, sizeof(ctx->store_error), "%s", err.message);
+    }
+    return ctx->store;
+}
+
 void
-cmd_record_sample(const CmdContext *ctx, const Snapshot *snap)
+cmd_record_sample(CmdContext *ctx, const Snapshot *snap)
 {
     PmError err;
     Store *store;
@@ -551,11 +573,10 @@ cmd_record_sample(const CmdContext *ctx, const Snapshot *snap)
 
     if (snap->failure != CONN_OK || ctx->opts.from != NULL)
         return;
-    store = store_open(ctx->conf.store, &err);
-    if (store == NULL || store_relax_durability(store, &err) != 0)
+    store = cmd_store(ctx);
+    if (store == NULL)
     {
-        pm_log_info("sample not recorded: %s", err.message);
-        store_close(store);
+        pm_log_info("sample not recorded: %s", ctx->store_error);
         return;
     }
     memset(&sample, 0, sizeof(sample));
@@ -570,7 +591,6 @@ cmd_record_sample(const CmdContext *ctx, const Snapshot *snap)
     sample.longest_query_s = snap->longest_query_s;
     if (store_sample_add(store, &sample, &err) != 0)
         pm_log_info("sample not recorded: %s", err.message);
-    store_close(store);
 }
 
 int

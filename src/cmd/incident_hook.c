@@ -747,14 +747,14 @@ cmd_incident_record(CmdContext *ctx, const Snapshot *snap, const AlertList *aler
     arena = arena_new();
     if (arena == NULL)
         return;
-    store = store_open(ctx->conf.store, &err);
+    store = cmd_store(ctx);
     if (store == NULL)
     {
         if (named)
             pm_log_warning("run not added to incident %lld: %s", (long long) o->incident_id,
-                           err.message);
+                           ctx->store_error);
         else
-            pm_log_info("no incident recorded: %s", err.message);
+            pm_log_info("no incident recorded: %s", ctx->store_error);
         goto done;
     }
     if (alerts == NULL)
@@ -825,8 +825,7 @@ cmd_incident_record(CmdContext *ctx, const Snapshot *snap, const AlertList *aler
 done:
     strbuf_free(&data);
     strbuf_free(&summary);
-    store_close(store);
-    arena_free(arena);
+    arena_free(arena); /* the store is the run's: cmd_teardown() closes it */
 }
 
 void

@@ -103,31 +103,33 @@ add_note(Arena *arena, Snapshot *snap, const char *text)
 static int
 read_server(const PGresult *res, Arena *arena, Snapshot *snap)
 {
-    if (PQntuples(res) != 1)
+/* Columns by name: the SQL may reorder them. */
+#define COL(name) PQfnumber(res, name)
+    if (PQntuples(res) != 1 || COL("checksum_failures") < 0)
         return 0;
-    snap->version = col_str(arena, res, 0, 0);
-    snap->version_num = (int32_t) col_int(res, 0, 1, 0);
-    snap->uptime_s = col_double(res, 0, 2, 0);
-    snap->in_recovery = col_bool(res, 0, 3);
-    snap->database = col_str(arena, res, 0, 4);
-    snap->role = col_str(arena, res, 0, 5);
-    snap->is_superuser = col_bool(res, 0, 6);
-    snap->has_pg_monitor = col_bool(res, 0, 7);
-    snap->own_pid = (int32_t) col_int(res, 0, 8, 0);
-    snap->max_connections = col_int(res, 0, 9, 0);
-    snap->superuser_reserved = col_int(res, 0, 10, 0);
-    snap->reserved = col_int(res, 0, 11, 0);
-    snap->n_clients = col_int(res, 0, 12, 0);
-    snap->n_active = col_int(res, 0, 13, 0);
-    snap->n_idle = col_int(res, 0, 14, 0);
-    snap->n_idle_in_transaction = col_int(res, 0, 15, 0);
-    snap->n_waiting_lock = col_int(res, 0, 16, 0);
-    snap->longest_query_s = col_double(res, 0, 17, 0);
-    snap->longest_xact_s = col_double(res, 0, 18, 0);
-    snap->longest_query_pid = (int32_t) col_int(res, 0, 19, 0);
-    snap->longest_query_application = col_str(arena, res, 0, 20);
-    snap->longest_query_waiting = col_bool(res, 0, 21);
-    snap->checksum_failures = col_int(res, 0, 22, 0);
+    snap->version = col_str(arena, res, 0, COL("version"));
+    snap->version_num = (int32_t) col_int(res, 0, COL("version_num"), 0);
+    snap->uptime_s = col_double(res, 0, COL("uptime_s"), 0);
+    snap->in_recovery = col_bool(res, 0, COL("in_recovery"));
+    snap->database = col_str(arena, res, 0, COL("database"));
+    snap->role = col_str(arena, res, 0, COL("role"));
+    snap->has_pg_monitor = col_bool(res, 0, COL("has_pg_monitor"));
+    snap->own_pid = (int32_t) col_int(res, 0, COL("own_pid"), 0);
+    snap->max_connections = col_int(res, 0, COL("max_connections"), 0);
+    snap->superuser_reserved = col_int(res, 0, COL("superuser_reserved"), 0);
+    snap->reserved = col_int(res, 0, COL("reserved"), 0);
+    snap->n_clients = col_int(res, 0, COL("n_clients"), 0);
+    snap->n_active = col_int(res, 0, COL("n_active"), 0);
+    snap->n_idle = col_int(res, 0, COL("n_idle"), 0);
+    snap->n_idle_in_transaction = col_int(res, 0, COL("n_idle_in_transaction"), 0);
+    snap->n_waiting_lock = col_int(res, 0, COL("n_waiting_lock"), 0);
+    snap->longest_query_s = col_double(res, 0, COL("longest_query_s"), 0);
+    snap->longest_xact_s = col_double(res, 0, COL("longest_xact_s"), 0);
+    snap->longest_query_pid = (int32_t) col_int(res, 0, COL("longest_query_pid"), 0);
+    snap->longest_query_application = col_str(arena, res, 0, COL("longest_query_application"));
+    snap->longest_query_waiting = col_bool(res, 0, COL("longest_query_waiting"));
+    snap->checksum_failures = col_int(res, 0, COL("checksum_failures"), 0);
+#undef COL
     return snap->version == NULL ? -1 : 0;
 }
 
@@ -651,6 +653,12 @@ probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, Pm
             out[n++] = (Outgoing){STEP_EXTRAS, SQL_probe_extras, 0, {NULL}};
     }
     rc = run_batch(pc, out, n, deadline, arena, snap, &extras);
+    {
+        /* Reported by the server at connection time: no catalog lookup. */
+        const char *su = PQparameterStatus(conn, "is_superuser");
+
+        snap->is_superuser = su != NULL && strcmp(su, "on") == 0;
+    }
 
     /* Batch 2: the extras, only what can run without an error. */
     if (rc == 1 && opts->extras && !opts->ping_only)

@@ -245,6 +245,13 @@ store_open(const char *path, PmError *err)
         goto fail;
     }
     sqlite3_busy_timeout(store->db, 10000);
+    /*
+     * A pgmedic process is short-lived: checkpointing when it closes the store
+     * cost every run an fdatasync of the database and the re-creation (and
+     * sync) of the WAL by the next run.  Commits are durable without it;
+     * wal_autocheckpoint checkpoints during later writes.
+     */
+    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *) NULL);
     if (exec_sql(store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                         "PRAGMA foreign_keys = ON;",
                  err) != 0 ||
@@ -260,12 +267,7 @@ fail:
 int
 store_relax_durability(Store *store, PmError *err)
 {
-    /*
-     * No fsync per commit, and no checkpoint when this short-lived process
-     * closes the store (that alone cost four fdatasync calls per check);
-     * a later write checkpoints when the WAL has grown (wal_autocheckpoint).
-     */
-    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *) NULL);
+    /* No fsync per commit: samples and timeline entries, not audit rows. */
     return exec_sql(store, "PRAGMA synchronous = NORMAL", err);
 }
 
