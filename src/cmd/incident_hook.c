@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "render/findings.h"
 #include "core/escalate.h"
 #include "render/report.h"
 #include "store/incident.h"
@@ -50,43 +51,12 @@
 static void
 write_evidence(JsonW *w, const Finding *f)
 {
-    size_t i, j;
+    size_t i;
 
     jsonw_key(w, "evidence");
     jsonw_object_begin(w);
     for (i = 0; i < f->n_evidence; i++)
-    {
-        const Evidence *e = &f->evidence[i];
-
-        jsonw_key(w, e->key);
-        switch (e->type)
-        {
-            case EV_STRING:
-                jsonw_string(w, e->str);
-                break;
-            case EV_INT:
-                jsonw_int(w, e->num);
-                break;
-            case EV_DOUBLE:
-                jsonw_double(w, e->real);
-                break;
-            case EV_BOOL:
-                jsonw_bool(w, e->num != 0);
-                break;
-            case EV_PIDS:
-                jsonw_array_begin(w);
-                for (j = 0; j < e->n; j++)
-                    jsonw_int(w, e->ints[j]);
-                jsonw_array_end(w);
-                break;
-            case EV_STRINGS:
-                jsonw_array_begin(w);
-                for (j = 0; j < e->n; j++)
-                    jsonw_string(w, e->strs[j]);
-                jsonw_array_end(w);
-                break;
-        }
-    }
+        render_json_evidence(w, &f->evidence[i]);
     jsonw_object_end(w);
 }
 

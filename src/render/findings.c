@@ -2,6 +2,7 @@
  * findings.c - triage output: text, JSON and Markdown.
  */
 #include "render/findings.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,31 +56,6 @@ ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF)
-    {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[0] == 0xE0 && s[1] < 0xA0) ||
-            (s[0] == 0xED && s[1] > 0x9F))
-            return 0;
-        return 3;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4)
-    {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80 ||
-            (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /*
  * Appends s for a terminal or a Markdown file: control characters (C0, DEL
  * and C1, which a terminal could take for escape sequences) become spaces,
@@ -97,7 +73,7 @@ append_clean(StrBuf *out, const char *s, size_t max, bool markdown)
 
     while (*p)
     {
-        size_t n = utf8_len(p);
+        size_t n = pm_utf8_len(p);
 
         if (max > 0 && (size_t) (p - start) + (n ? n : 1) > max)
         {
@@ -389,8 +365,8 @@ render_json_alerts(JsonW *w, const AlertList *alerts)
     jsonw_array_end(w);
 }
 
-static void
-json_evidence(JsonW *w, const Evidence *e)
+void
+render_json_evidence(JsonW *w, const Evidence *e)
 {
     size_t i;
 
@@ -462,7 +438,7 @@ render_triage_json(StrBuf *out, const Snapshot *snap, const AlertList *alerts,
         jsonw_key(&w, "evidence");
         jsonw_object_begin(&w);
         for (j = 0; j < f->n_evidence; j++)
-            json_evidence(&w, &f->evidence[j]);
+            render_json_evidence(&w, &f->evidence[j]);
         jsonw_object_end(&w);
         json_strings(&w, "actions", f->actions, f->n_actions);
         json_strings(&w, "advice", f->advice, f->n_advice);

@@ -50,6 +50,9 @@ void render_triage_markdown(StrBuf *out, const Snapshot *snap, const AlertList *
  */
 void render_json_alerts(JsonW *w, const AlertList *alerts);
 
+/* One evidence item as a key and its JSON value (inside an open object). */
+void render_json_evidence(JsonW *w, const Evidence *e);
+
 /* The first command of the first finding that has one, or NULL. */
 const char *render_treat_first(const FindingList *findings);
 

@@ -18,6 +18,7 @@
 
 #include "util/clock.h"
 #include "util/jsonw.h"
+#include "util/utf8.h"
 #include "util/parse.h"
 
 /* --- text made safe --- */
@@ -29,35 +30,13 @@ typedef enum
     SAFE_XML       /* entities for & < > " ', invalid UTF-8 U+FFFD */
 } SafeMode;
 
-/* Length of the valid UTF-8 sequence at p, 0 when invalid. */
+/* pm_utf8_len(), and XML also refuses the non-characters U+FFFE and U+FFFF. */
 static size_t
 utf8_len(const unsigned char *p)
 {
-    size_t n, i;
-    unsigned cp;
+    size_t n = pm_utf8_len(p);
 
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        n = 2, cp = p[0] & 0x1Fu;
-    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-        n = 3, cp = p[0] & 0x0Fu;
-    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-        n = 4, cp = p[0] & 0x07u;
-    else
-        return 0;
-    for (i = 1; i < n; i++)
-    {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    /* Overlong forms, surrogates and code points past U+10FFFF are invalid. */
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    /* Non-characters U+FFFE/U+FFFF are not allowed in XML. */
-    if (cp == 0xFFFE || cp == 0xFFFF)
+    if (n == 3 && p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
         return 0;
     return n;
 }

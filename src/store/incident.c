@@ -31,15 +31,6 @@ prepare(Store *store, const char *sql, sqlite3_stmt **stmt, const char *what, Pm
     return 0;
 }
 
-static void
-bind_text(sqlite3_stmt *stmt, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(stmt, i);
-    else
-        sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
-}
-
 /* Runs a statement without parameters or rows (BEGIN, COMMIT). */
 static int
 exec_plain(Store *store, const char *sql, const char *what, PmError *err)
@@ -56,15 +47,6 @@ exec_plain(Store *store, const char *sql, const char *what, PmError *err)
     return 0;
 }
 
-static void
-rollback(Store *store)
-{
-    char *msg = NULL;
-
-    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, &msg);
-    sqlite3_free(msg);
-}
-
 static int
 not_found(Store *store, int64_t id, PmError *err)
 {
@@ -73,26 +55,20 @@ not_found(Store *store, int64_t id, PmError *err)
     return -1;
 }
 
-static const char *
-col_text(sqlite3_stmt *stmt, int i)
-{
-    return (const char *) sqlite3_column_text(stmt, i);
-}
-
 /* A row of incident_columns; strings point into the statement. */
 static void
 read_incident(sqlite3_stmt *stmt, Incident *inc)
 {
     inc->id = sqlite3_column_int64(stmt, 0);
-    inc->target = col_text(stmt, 1);
-    inc->alert = col_text(stmt, 2);
-    inc->title = col_text(stmt, 3);
-    inc->severity = col_text(stmt, 4);
+    inc->target = store_col_text_or_null(stmt, 1);
+    inc->alert = store_col_text_or_null(stmt, 2);
+    inc->title = store_col_text_or_null(stmt, 3);
+    inc->severity = store_col_text_or_null(stmt, 4);
     inc->opened_at = sqlite3_column_double(stmt, 5);
     inc->acked_at = sqlite3_column_double(stmt, 6);
-    inc->acked_by = col_text(stmt, 7);
+    inc->acked_by = store_col_text_or_null(stmt, 7);
     inc->resolved_at = sqlite3_column_double(stmt, 8);
-    inc->root_cause = col_text(stmt, 9);
+    inc->root_cause = store_col_text_or_null(stmt, 9);
 }
 
 /* Copies the strings of *inc into arena; -1 when out of memory. */
@@ -129,9 +105,9 @@ insert_entry(Store *store, int64_t incident_id, double at, const char *kind, con
         return -1;
     sqlite3_bind_int64(stmt, 1, incident_id);
     sqlite3_bind_double(stmt, 2, at);
-    bind_text(stmt, 3, kind);
-    bind_text(stmt, 4, summary ? summary : "");
-    bind_text(stmt, 5, data_json);
+    store_bind_text(stmt, 3, kind);
+    store_bind_text(stmt, 4, summary ? summary : "");
+    store_bind_text(stmt, 5, data_json);
     rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE)
@@ -155,10 +131,10 @@ store_incident_open(Store *store, const Incident *inc, const char *data_json, in
                 "VALUES (?1, ?2, ?3, ?4, ?5)",
                 &stmt, "open an incident", err) != 0)
         goto fail;
-    bind_text(stmt, 1, inc->target ? inc->target : "?");
-    bind_text(stmt, 2, inc->alert);
-    bind_text(stmt, 3, inc->title ? inc->title : "");
-    bind_text(stmt, 4, inc->severity ? inc->severity : "warning");
+    store_bind_text(stmt, 1, inc->target ? inc->target : "?");
+    store_bind_text(stmt, 2, inc->alert);
+    store_bind_text(stmt, 3, inc->title ? inc->title : "");
+    store_bind_text(stmt, 4, inc->severity ? inc->severity : "warning");
     sqlite3_bind_double(stmt, 5, inc->opened_at);
     rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
@@ -175,7 +151,7 @@ store_incident_open(Store *store, const Incident *inc, const char *data_json, in
     return 0;
 
 fail:
-    rollback(store);
+    store_rollback(store);
     return -1;
 }
 
@@ -237,7 +213,7 @@ store_incident_find_open(Store *store, const char *target, Arena *arena, Inciden
              incident_columns);
     if (prepare(store, sql, &stmt, "read incidents", err) != 0)
         return -1;
-    bind_text(stmt, 1, target);
+    store_bind_text(stmt, 1, target);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
     {
@@ -305,7 +281,7 @@ update_incident(Store *store, const char *sql, int64_t id, const char *text, dou
     if (prepare(store, sql, &stmt, "update the incident", err) != 0)
         return -1;
     sqlite3_bind_int64(stmt, 1, id);
-    bind_text(stmt, 2, text);
+    store_bind_text(stmt, 2, text);
     sqlite3_bind_double(stmt, 3, at);
     rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
@@ -344,7 +320,7 @@ store_incident_ack(Store *store, int64_t id, const char *who, double at, PmError
     sqlite3_finalize(stmt);
     if (rc != 1)
     {
-        rollback(store);
+        store_rollback(store);
         return -1;
     }
     snprintf(summary, sizeof(summary), "acknowledged by %s", who);
@@ -353,7 +329,7 @@ store_incident_ack(Store *store, int64_t id, const char *who, double at, PmError
         insert_entry(store, id, at, "ack", summary, NULL, NULL, err) != 0 ||
         exec_plain(store, "COMMIT", "acknowledge the incident", err) != 0)
     {
-        rollback(store);
+        store_rollback(store);
         return -1;
     }
     return 0;
@@ -381,7 +357,7 @@ store_incident_resolve(Store *store, int64_t id, const char *root_cause, double 
     sqlite3_finalize(stmt);
     if (rc != 1)
     {
-        rollback(store);
+        store_rollback(store);
         return -1;
     }
     if (update_incident(store,
@@ -391,7 +367,7 @@ store_incident_resolve(Store *store, int64_t id, const char *root_cause, double 
                      root_cause && root_cause[0] ? root_cause : "resolved", NULL, NULL, err) != 0 ||
         exec_plain(store, "COMMIT", "resolve the incident", err) != 0)
     {
-        rollback(store);
+        store_rollback(store);
         return -1;
     }
     return 0;
@@ -433,9 +409,9 @@ store_timeline_list(Store *store, int64_t incident_id,
         e.id = sqlite3_column_int64(stmt, 0);
         e.incident_id = sqlite3_column_int64(stmt, 1);
         e.at = sqlite3_column_double(stmt, 2);
-        e.kind = col_text(stmt, 3);
-        e.summary = col_text(stmt, 4);
-        e.data = col_text(stmt, 5);
+        e.kind = store_col_text_or_null(stmt, 3);
+        e.summary = store_col_text_or_null(stmt, 4);
+        e.data = store_col_text_or_null(stmt, 5);
         if (e.kind == NULL)
             e.kind = "";
         if (e.summary == NULL)
@@ -471,7 +447,7 @@ store_sample_list(Store *store, const char *target, double since, double until,
                 "AND taken_at <= ?3 ORDER BY taken_at, id",
                 &stmt, "read samples", err) != 0)
         return -1;
-    bind_text(stmt, 1, target);
+    store_bind_text(stmt, 1, target);
     sqlite3_bind_double(stmt, 2, since);
     sqlite3_bind_double(stmt, 3, until);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)

@@ -159,8 +159,8 @@ read_version(Store *store, int *version, PmError *err)
     return 0;
 }
 
-static void
-rollback(Store *store)
+void
+store_rollback(Store *store)
 {
     char *ignored = NULL;
 
@@ -195,18 +195,18 @@ migrate(Store *store, PmError *err)
             return -1;
         if (read_version(store, &version, err) != 0)
         {
-            rollback(store);
+            store_rollback(store);
             return -1;
         }
         if (version >= STORE_SCHEMA_VERSION)
         {
-            rollback(store); /* another process migrated it meanwhile */
+            store_rollback(store); /* another process migrated it meanwhile */
             break;
         }
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", version + 1);
         if (exec_sql(store, migrations[version], err) != 0 || exec_sql(store, bump, err) != 0)
         {
-            rollback(store);
+            store_rollback(store);
             return -1;
         }
         if (exec_sql(store, "COMMIT", err) != 0)
@@ -287,8 +287,8 @@ store_path(const Store *store)
     return store->path;
 }
 
-static void
-bind_text(sqlite3_stmt *stmt, int i, const char *s)
+void
+store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
     if (s == NULL)
         sqlite3_bind_null(stmt, i);
@@ -329,12 +329,12 @@ bind_audit_begin(sqlite3_stmt *stmt, const void *arg)
     const AuditBegin *row = arg;
 
     sqlite3_bind_double(stmt, 1, row->started_at);
-    bind_text(stmt, 2, row->target);
-    bind_text(stmt, 3, row->action);
-    bind_text(stmt, 4, row->options ? row->options : "");
-    bind_text(stmt, 5, row->plan ? row->plan : "{}");
-    bind_text(stmt, 6, row->os_user);
-    bind_text(stmt, 7, row->db_role);
+    store_bind_text(stmt, 2, row->target);
+    store_bind_text(stmt, 3, row->action);
+    store_bind_text(stmt, 4, row->options ? row->options : "");
+    store_bind_text(stmt, 5, row->plan ? row->plan : "{}");
+    store_bind_text(stmt, 6, row->os_user);
+    store_bind_text(stmt, 7, row->db_role);
 }
 
 int
@@ -358,9 +358,9 @@ bind_audit_finish(sqlite3_stmt *stmt, const void *arg)
 {
     const AuditFinish *f = arg;
 
-    bind_text(stmt, 1, f->status);
-    bind_text(stmt, 2, f->result);
-    bind_text(stmt, 3, f->error);
+    store_bind_text(stmt, 1, f->status);
+    store_bind_text(stmt, 2, f->result);
+    store_bind_text(stmt, 3, f->error);
     sqlite3_bind_double(stmt, 4, f->finished_at);
     sqlite3_bind_int64(stmt, 5, f->id);
 }
@@ -385,8 +385,8 @@ store_audit_finish(Store *store, int64_t id, const char *status, const char *res
     return 0;
 }
 
-static const char *
-col_text(sqlite3_stmt *stmt, int i)
+const char *
+store_col_text(sqlite3_stmt *stmt, int i)
 {
     const char *t = (const char *) sqlite3_column_text(stmt, i);
 
@@ -417,15 +417,15 @@ store_audit_list(Store *store, size_t limit, int (*fn)(const AuditRow *row, void
         row.id = sqlite3_column_int64(stmt, 0);
         row.started_at = sqlite3_column_double(stmt, 1);
         row.finished_at = sqlite3_column_double(stmt, 2);
-        row.target = col_text(stmt, 3);
-        row.action = col_text(stmt, 4);
-        row.options = col_text(stmt, 5);
-        row.plan = col_text(stmt, 6);
-        row.os_user = col_text(stmt, 7);
-        row.db_role = col_text(stmt, 8);
-        row.status = col_text(stmt, 9);
-        row.result = col_text(stmt, 10);
-        row.error = col_text(stmt, 11);
+        row.target = store_col_text(stmt, 3);
+        row.action = store_col_text(stmt, 4);
+        row.options = store_col_text(stmt, 5);
+        row.plan = store_col_text(stmt, 6);
+        row.os_user = store_col_text(stmt, 7);
+        row.db_role = store_col_text(stmt, 8);
+        row.status = store_col_text(stmt, 9);
+        row.result = store_col_text(stmt, 10);
+        row.error = store_col_text(stmt, 11);
         if (fn(&row, arg) != 0)
             break;
     }
@@ -444,7 +444,7 @@ bind_sample(sqlite3_stmt *stmt, const void *arg)
 {
     const Sample *s = arg;
 
-    bind_text(stmt, 1, s->target);
+    store_bind_text(stmt, 1, s->target);
     sqlite3_bind_double(stmt, 2, s->taken_at);
     sqlite3_bind_int64(stmt, 3, s->clients);
     sqlite3_bind_int64(stmt, 4, s->active);
@@ -484,7 +484,7 @@ store_sample_baseline(Store *store, const char *target, double since, double unt
         set_sqlite_error(err, store->db, "could not read samples");
         return -1;
     }
-    bind_text(stmt, 1, target);
+    store_bind_text(stmt, 1, target);
     sqlite3_bind_double(stmt, 2, since);
     sqlite3_bind_double(stmt, 3, until);
     /* Two passes would need the count first; the rows are few, so count then walk. */

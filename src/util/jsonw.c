@@ -2,6 +2,7 @@
  * jsonw.c - JSON writer.
  */
 #include "util/jsonw.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -93,37 +94,6 @@ jsonw_array_end(JsonW *w)
     close_container(w, ']');
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF)
-    {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if (s[0] == 0xE0 && s[1] < 0xA0)
-            return 0; /* overlong */
-        if (s[0] == 0xED && s[1] > 0x9F)
-            return 0; /* surrogate */
-        return 3;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4)
-    {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if (s[0] == 0xF0 && s[1] < 0x90)
-            return 0;
-        if (s[0] == 0xF4 && s[1] > 0x8F)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 void
 jsonw_escape(StrBuf *buf, const char *s)
 {
@@ -172,7 +142,7 @@ jsonw_escape(StrBuf *buf, const char *s)
             p++;
             continue;
         }
-        n = utf8_len(p);
+        n = pm_utf8_len(p);
         if (n == 0)
         {
             strbuf_append(buf, "\xEF\xBF\xBD"); /* U+FFFD */
