@@ -12,10 +12,12 @@ WITH t AS MATERIALIZED (
            pg_catalog.pg_stat_get_mod_since_analyze(c.oid) AS n_mod_since_analyze,
            pg_catalog.pg_stat_get_tuples_returned(c.oid) AS seq_tup_read
     FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 't', 'm', 'p')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname !~ '^pg_toast'
+    -- pg_stat_user_tables' filter, with the schemas resolved once rather than
+    -- joined for every table (TOAST tables live only in pg_toast*).
+    WHERE c.relkind IN ('r', 'm', 'p')
+      AND c.relnamespace NOT IN (SELECT n.oid FROM pg_catalog.pg_namespace n
+                                 WHERE n.nspname IN ('pg_catalog', 'information_schema')
+                                    OR n.nspname OPERATOR(pg_catalog.~) '^pg_toast')
 ),
 pick AS (
     (SELECT relid FROM t WHERE n_dead_tup > 0 ORDER BY n_dead_tup DESC, relid LIMIT $1::int4)
