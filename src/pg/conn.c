@@ -563,7 +563,9 @@ pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
          */
         set_message(attempt, spec, PQerrorMessage(conn));
         attempt->failure = pgconn_classify(PQerrorMessage(conn));
-        if (attempt->failure == CONN_ERROR)
+        /* libpq names the server it tried; without that, the options were refused. */
+        if (attempt->failure == CONN_ERROR &&
+            strstr(PQerrorMessage(conn), "connection to server") == NULL)
             attempt->failure = CONN_NO_ATTEMPT;
         goto done;
     }

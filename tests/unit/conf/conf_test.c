@@ -112,12 +112,18 @@ test_conf_load_missing_file(void **state)
     Config conf;
     PmError err;
 
+    char dir[] = "/tmp/pgmedic-conf-dir-XXXXXX", path[64], expected[160];
+
     (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/missing/pgmedic.ini", dir);
+    snprintf(expected, sizeof(expected),
+             "could not open configuration file \"%s\": No such file or directory", path);
     conf_init(&conf);
-    assert_int_equal(conf_load(&conf, "/nonexistent/pgmedic.ini", &err), -1);
-    assert_string_equal(err.message, "could not open configuration file "
-                                     "\"/nonexistent/pgmedic.ini\": No such file or directory");
+    assert_int_equal(conf_load(&conf, path, &err), -1);
+    assert_string_equal(err.message, expected);
     conf_free(&conf);
+    rmdir(dir);
 }
 
 static void
