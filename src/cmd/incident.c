@@ -433,30 +433,17 @@ static int
 keep_entry(const TimelineEntry *e, void *arg)
 {
     EntryList *l = arg;
+    TimelineEntry *grown = arena_grow(l->arena, l->entries, l->n, &l->cap, sizeof(*grown), 64);
 
-    if (l->n == l->cap)
+    if (grown != NULL)
+        l->entries = grown; /* now, so that entries and cap always agree */
+    if (grown == NULL || store_timeline_entry_copy(l->arena, e, &grown[l->n]) != 0)
     {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        TimelineEntry *grown = arena_array(l->arena, cap, sizeof(TimelineEntry));
-
-        if (grown == NULL)
-            goto oom;
-        if (l->n)
-            memcpy(grown, l->entries, l->n * sizeof(TimelineEntry));
-        l->entries = grown;
-        l->cap = cap;
+        l->failed = true;
+        return 1;
     }
-    l->entries[l->n] = *e;
-    l->entries[l->n].kind = arena_strdup(l->arena, e->kind);
-    l->entries[l->n].summary = arena_strdup(l->arena, e->summary);
-    l->entries[l->n].data = arena_strdup(l->arena, e->data);
-    if (!l->entries[l->n].kind || !l->entries[l->n].summary || !l->entries[l->n].data)
-        goto oom;
     l->n++;
     return 0;
-oom:
-    l->failed = true;
-    return 1;
 }
 
 typedef struct
@@ -478,18 +465,10 @@ keep_audit(const AuditRow *row, void *arg)
     if (strcmp(row->target, l->inc->target) != 0 || row->started_at < l->inc->opened_at - 1 ||
         row->started_at > l->end)
         return 0;
-    if (l->n == l->cap)
-    {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        AuditRow *grown = arena_array(l->arena, cap, sizeof(AuditRow));
-
-        if (grown == NULL)
-            goto oom;
-        if (l->n)
-            memcpy(grown, l->rows, l->n * sizeof(AuditRow));
-        l->rows = grown;
-        l->cap = cap;
-    }
+    r = arena_grow(l->arena, l->rows, l->n, &l->cap, sizeof(AuditRow), 16);
+    if (r == NULL)
+        goto oom;
+    l->rows = r;
     r = &l->rows[l->n];
     *r = *row;
     r->target = arena_strdup(l->arena, row->target);
@@ -523,22 +502,14 @@ static int
 keep_sample(const Sample *s, void *arg)
 {
     SampleList *l = arg;
+    Sample *grown = arena_grow(l->arena, l->samples, l->n, &l->cap, sizeof(Sample), 256);
 
-    if (l->n == l->cap)
+    if (grown == NULL)
     {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        Sample *grown = arena_array(l->arena, cap, sizeof(Sample));
-
-        if (grown == NULL)
-        {
-            l->failed = true;
-            return 1;
-        }
-        if (l->n)
-            memcpy(grown, l->samples, l->n * sizeof(Sample));
-        l->samples = grown;
-        l->cap = cap;
+        l->failed = true;
+        return 1;
     }
+    l->samples = grown;
     l->samples[l->n] = *s;
     l->samples[l->n].target = NULL;
     l->n++;

@@ -323,25 +323,13 @@ typedef struct
 static int
 keep_entry(History *hist, const TimelineEntry *e)
 {
-    if (hist->n_entries == hist->cap_entries)
-    {
-        size_t cap = hist->cap_entries ? hist->cap_entries * 2 : 32;
-        TimelineEntry *grown = arena_array(hist->arena, cap, sizeof(TimelineEntry));
+    TimelineEntry *grown = arena_grow(hist->arena, hist->entries, hist->n_entries,
+                                      &hist->cap_entries, sizeof(*grown), 32);
 
-        if (grown == NULL)
-            return -1;
-        if (hist->n_entries > 0)
-            memcpy(grown, hist->entries, hist->n_entries * sizeof(TimelineEntry));
-        hist->entries = grown;
-        hist->cap_entries = cap;
-    }
-    hist->entries[hist->n_entries] = *e;
-    hist->entries[hist->n_entries].kind = arena_strdup(hist->arena, e->kind);
-    hist->entries[hist->n_entries].summary = arena_strdup(hist->arena, e->summary);
-    hist->entries[hist->n_entries].data = arena_strdup(hist->arena, e->data);
-    if (hist->entries[hist->n_entries].kind == NULL ||
-        hist->entries[hist->n_entries].summary == NULL ||
-        hist->entries[hist->n_entries].data == NULL)
+    if (grown == NULL)
+        return -1;
+    hist->entries = grown; /* now, so that entries and cap always agree */
+    if (store_timeline_entry_copy(hist->arena, e, &grown[hist->n_entries]) != 0)
         return -1;
     hist->n_entries++;
     return 0;

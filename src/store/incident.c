@@ -478,3 +478,13 @@ store_sample_list(Store *store, const char *target, double since, double until,
     sqlite3_finalize(stmt);
     return 0;
 }
+
+int
+store_timeline_entry_copy(Arena *arena, const TimelineEntry *e, TimelineEntry *out)
+{
+    *out = *e;
+    out->kind = arena_strdup(arena, e->kind);
+    out->summary = arena_strdup(arena, e->summary);
+    out->data = arena_strdup(arena, e->data);
+    return out->kind == NULL || out->summary == NULL || out->data == NULL ? -1 : 0;
+}

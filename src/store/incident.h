@@ -49,6 +49,10 @@ typedef struct
     const char *data; /* JSON text; "" when none */
 } TimelineEntry;
 
+/* Copies e into *out with its strings in arena (a callback's entry dies with the row). */
+int store_timeline_entry_copy(Arena *arena, const TimelineEntry *e,
+                              TimelineEntry *out) PM_MUST_CHECK;
+
 /*
  * Opens an incident (inc->id, acked and resolved fields are ignored) and adds
  * its "open" timeline entry (summary: the title; data: data_json, may be

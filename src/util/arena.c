@@ -98,6 +98,26 @@ arena_array(Arena *arena, size_t n, size_t size)
     return arena_alloc(arena, n * size == 0 ? 1 : n * size);
 }
 
+void *
+arena_grow(Arena *arena, void *items, size_t n, size_t *cap, size_t elem_size, size_t first)
+{
+    size_t new_cap;
+    void *grown;
+
+    if (n < *cap)
+        return items;
+    new_cap = *cap ? *cap * 2 : first;
+    if (new_cap <= n)
+        new_cap = n + 1;
+    grown = arena_array(arena, new_cap, elem_size);
+    if (grown == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(grown, items, n * elem_size);
+    *cap = new_cap;
+    return grown;
+}
+
 char *
 arena_strndup(Arena *arena, const char *s, size_t len)
 {

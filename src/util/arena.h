@@ -25,6 +25,15 @@ void *arena_alloc(Arena *arena, size_t size) PM_MUST_CHECK;
 /* n elements of size bytes, with overflow checked; NULL on failure. */
 void *arena_array(Arena *arena, size_t n, size_t size) PM_MUST_CHECK;
 
+/*
+ * Room for one more element in an array that lives in the arena: returns
+ * items when n < *cap, else a copy with twice the room (first when empty) and
+ * *cap updated; the old block stays in the arena until it is freed.  NULL
+ * when out of memory (items and *cap unchanged).
+ */
+void *arena_grow(Arena *arena, void *items, size_t n, size_t *cap, size_t elem_size,
+                 size_t first) PM_MUST_CHECK;
+
 /* A copy of s (NULL gives NULL, which is not an error). */
 char *arena_strdup(Arena *arena, const char *s);
 
