@@ -11,6 +11,7 @@
 
 #include "pg/pgconn_int.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 struct ConnSpec
 {
@@ -501,14 +502,13 @@ pgconn_exec(PgConn *conn, const char *sql, int n_params, const char *const *valu
 }
 
 PgConn *
-pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
+pgconn_start(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
 {
     const char **keywords = NULL, **values = NULL;
     char options[512];
     const char *user_options = spec_get(spec, "options");
     double started = pm_clock_s();
     int64_t deadline = pm_clock_ms() + opts->connect_timeout_ms;
-    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
     PgConn *pc = NULL;
     PGconn *conn = NULL;
     size_t i, n = 0;
@@ -527,10 +527,11 @@ pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
 
     keywords = calloc(spec->n + 4, sizeof(char *));
     values = calloc(spec->n + 4, sizeof(char *));
-    if (keywords == NULL || values == NULL)
+    pc = calloc(1, sizeof(PgConn));
+    if (keywords == NULL || values == NULL || pc == NULL)
     {
         pm_strlcpy_trim(attempt->message, "out of memory", sizeof(attempt->message));
-        goto done;
+        goto fail;
     }
     for (i = 0; i < spec->n; i++)
     {
@@ -548,11 +549,15 @@ pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
     keywords[n] = "options";
     values[n++] = options;
 
+    /*
+     * libpq copies what it keeps.  This may resolve a host name, the one
+     * step of a connect that libpq cannot do without blocking.
+     */
     conn = PQconnectStartParams(keywords, values, 0);
     if (conn == NULL)
     {
         pm_strlcpy_trim(attempt->message, "out of memory", sizeof(attempt->message));
-        goto done;
+        goto fail;
     }
     set_label(attempt, conn, spec);
     if (PQstatus(conn) == CONNECTION_BAD)
@@ -567,72 +572,126 @@ pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
         if (attempt->failure == CONN_ERROR &&
             strstr(PQerrorMessage(conn), "connection to server") == NULL)
             attempt->failure = CONN_NO_ATTEMPT;
-        goto done;
-    }
-
-    pc = calloc(1, sizeof(PgConn));
-    if (pc == NULL)
-    {
-        pm_strlcpy_trim(attempt->message, "out of memory", sizeof(attempt->message));
-        goto done;
+        goto fail;
     }
     pc->conn = conn;
     pc->query_timeout_ms = opts->query_timeout_ms;
-
-    while (status != PGRES_POLLING_OK)
-    {
-        PmError err;
-        int rc;
-
-        if (status == PGRES_POLLING_FAILED)
-        {
-            set_message(attempt, spec, PQerrorMessage(conn));
-            attempt->failure = pgconn_classify(attempt->message);
-            goto fail;
-        }
-        rc = pgconn_wait(pc, status == PGRES_POLLING_WRITING, deadline, &err);
-        if (rc == 0)
-        {
-            snprintf(attempt->message, sizeof(attempt->message),
-                     "server did not respond within %.1fs",
-                     (double) opts->connect_timeout_ms / 1000.0);
-            attempt->failure = CONN_TIMEOUT;
-            goto fail;
-        }
-        if (rc < 0)
-        {
-            pm_strlcpy_trim(attempt->message, err.message, sizeof(attempt->message));
-            attempt->failure = CONN_SERVER_DOWN;
-            goto fail;
-        }
-        status = PQconnectPoll(conn);
-    }
-
-    if (PQsetnonblocking(conn, 1) != 0)
-    {
-        set_message(attempt, spec, PQerrorMessage(conn));
-        goto fail;
-    }
-    pc->server_version = PQserverVersion(conn);
-    attempt->failure = CONN_OK;
-    attempt->connect_s = pm_clock_s() - started;
-    set_label(attempt, conn, spec);
+    pc->poll_status = PGRES_POLLING_WRITING;
+    pc->connect_started_s = started;
+    pc->connect_timeout_ms = opts->connect_timeout_ms;
+    pc->connect_deadline_ms = deadline;
     free(keywords);
     free(values);
     return pc;
 
 fail:
-    pgconn_close(pc);
-    conn = NULL;
-done:
     if (conn != NULL)
         PQfinish(conn);
+    free(pc);
     if (attempt->label[0] == '\0')
         set_label(attempt, NULL, spec);
     attempt->connect_s = pm_clock_s() - started;
     free(keywords);
     free(values);
     return NULL;
+}
+
+PostgresPollingStatusType
+pgconn_connect_poll(PgConn *pc, const ConnSpec *spec, ConnAttempt *attempt)
+{
+    PGconn *conn = pc->conn;
+
+    pc->poll_status = PQconnectPoll(conn);
+    if (pc->poll_status == PGRES_POLLING_FAILED)
+    {
+        set_message(attempt, spec, PQerrorMessage(conn));
+        attempt->failure = pgconn_classify(attempt->message);
+    }
+    else if (pc->poll_status == PGRES_POLLING_OK)
+    {
+        if (PQsetnonblocking(conn, 1) != 0)
+        {
+            set_message(attempt, spec, PQerrorMessage(conn));
+            attempt->failure = CONN_ERROR;
+            pc->poll_status = PGRES_POLLING_FAILED;
+        }
+        else
+        {
+            pc->server_version = PQserverVersion(conn);
+            attempt->failure = CONN_OK;
+            set_label(attempt, conn, spec);
+            memcpy(pc->label, attempt->label, sizeof(pc->label));
+        }
+    }
+    else
+        return pc->poll_status;
+    attempt->connect_s = pm_clock_s() - pc->connect_started_s;
+    return pc->poll_status;
+}
+
+void
+pgconn_connect_timeout(const PgConn *pc, ConnAttempt *attempt)
+{
+    snprintf(attempt->message, sizeof(attempt->message), "server did not respond within %.1fs",
+             (double) pc->connect_timeout_ms / 1000.0);
+    attempt->failure = CONN_TIMEOUT;
+    attempt->connect_s = pm_clock_s() - pc->connect_started_s;
+}
+
+PgConn *
+pgconn_open(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt)
+{
+    PgConn *pc = pgconn_start(spec, opts, attempt);
+
+    if (pc == NULL)
+        return NULL;
+    for (;;)
+    {
+        PmError err;
+        int rc = pgconn_wait(pc, pc->poll_status == PGRES_POLLING_WRITING, pc->connect_deadline_ms,
+                             &err);
+
+        if (rc == 0)
+        {
+            pgconn_connect_timeout(pc, attempt);
+            break;
+        }
+        if (rc < 0)
+        {
+            pm_strlcpy_trim(attempt->message, err.message, sizeof(attempt->message));
+            attempt->failure = CONN_SERVER_DOWN;
+            attempt->connect_s = pm_clock_s() - pc->connect_started_s;
+            break;
+        }
+        switch (pgconn_connect_poll(pc, spec, attempt))
+        {
+            case PGRES_POLLING_OK:
+                return pc;
+            case PGRES_POLLING_FAILED:
+                pgconn_close(pc);
+                return NULL;
+            default:
+                break;
+        }
+    }
+    pgconn_close(pc);
+    return NULL;
+}
+
+/* Logs a notice and keeps it: see pgconn_capture_notices(). */
+static void
+keep_notice(void *arg, const char *message)
+{
+    PgConn *pc = arg;
+
+    pm_strlcpy_trim(pc->notice, message, sizeof(pc->notice));
+    pm_log_debug("%s: server said: %s", pc->label, pc->notice);
+}
+
+void
+pgconn_capture_notices(PgConn *pc)
+{
+    PQsetNoticeProcessor(pc->conn, keep_notice, pc);
 }
 
 void

@@ -17,7 +17,48 @@ struct PgConn
     PGconn *conn;
     int64_t query_timeout_ms;
     int server_version;
+    char label[256]; /* "dbname@host:port" once connected: a reused connection's target */
+
+    /* While connecting (pgconn_start to PGRES_POLLING_OK or _FAILED). */
+    PostgresPollingStatusType poll_status; /* what to wait for before the next poll */
+    double connect_started_s;
+    int64_t connect_timeout_ms;
+    int64_t connect_deadline_ms;
+
+    /* The server's last notice, once pgconn_capture_notices() was called. */
+    char notice[256];
 };
+
+/*
+ * A connection made in steps, so that nothing waits: pgconn_open() and the
+ * probe job (probe.c) both go through these three.
+ *
+ * pgconn_start() begins the attempt (the whole of pgconn_open()'s session
+ * setup: application_name, read-only, timeouts); NULL when it failed at
+ * once, with *attempt saying why.  Otherwise wait until PQsocket() is ready
+ * for conn->poll_status (PGRES_POLLING_WRITING first, then READING or
+ * WRITING) and call pgconn_connect_poll(), which returns the new status:
+ * PGRES_POLLING_OK (connected, non-blocking, *attempt filled with the label
+ * and connect_s), PGRES_POLLING_FAILED (*attempt says why; the caller closes
+ * the connection), or READING/WRITING again.  Never poll before the socket
+ * is ready: libpq would take a TCP connect still in progress for done.
+ * Give up at conn->connect_deadline_ms with pgconn_connect_timeout().
+ */
+PgConn *pgconn_start(const ConnSpec *spec, const ConnOptions *opts,
+                     ConnAttempt *attempt) PM_MUST_CHECK;
+PostgresPollingStatusType pgconn_connect_poll(PgConn *conn, const ConnSpec *spec,
+                                              ConnAttempt *attempt);
+
+/* Fills *attempt for a connect that ran out of time (CONN_TIMEOUT). */
+void pgconn_connect_timeout(const PgConn *conn, ConnAttempt *attempt);
+
+/*
+ * From now on the server's notices do not go to stderr: each is logged at
+ * debug level and the last one kept in conn->notice.  For connections kept
+ * between probes, where the notice that matters is the FATAL telling why the
+ * server closed an idle connection (a restart, pg_terminate_backend).
+ */
+void pgconn_capture_notices(PgConn *conn);
 
 /*
  * Waits until the socket is readable (and writable when for_write) or the

@@ -10,6 +10,8 @@
  */
 #include "pg/probe.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,112 +471,6 @@ fail_snapshot(Arena *arena, Snapshot *snap, ConnFailure failure, const char *mes
     snap->failure_message = arena_strdup(arena, message);
 }
 
-/*
- * Sends the statements then one sync (one implicit transaction: one view of
- * pg_stat_activity), flushes once and reads every answer under the deadline.
- * 1 when the batch ran, 0 when the snapshot failed (snap says why), -1 when
- * out of memory.
- */
-static int
-run_batch(PgConn *pc, const Outgoing *out, size_t n, int64_t deadline, Arena *arena,
-          Snapshot *snap, Extras *extras)
-{
-    PGconn *conn = pc->conn;
-    PmError qerr;
-    size_t i;
-    bool failed;
-
-    pm_error_clear(&qerr);
-    for (i = 0; i < n; i++)
-    {
-        pm_log_debug("probe: sending %s", steps[out[i].step].name);
-        if (!PQsendQueryParams(conn, out[i].sql, out[i].n_params, NULL,
-                               out[i].n_params ? out[i].params : NULL, NULL, NULL, 0))
-        {
-            fail_snapshot(arena, snap, CONN_ERROR, PQerrorMessage(conn));
-            return 0;
-        }
-    }
-    if (!PQpipelineSync(conn) || pgconn_flush(pc, deadline, &qerr) != 0)
-    {
-        fail_snapshot(arena, snap, CONN_TIMEOUT, qerr.message[0] ? qerr.message : PQerrorMessage(conn));
-        return 0;
-    }
-    for (i = 0; i <= n; i++)
-    {
-        const Step *step = i < n ? &steps[out[i].step] : NULL;
-        PGresult *res = pgconn_next_result(pc, deadline, &failed, &qerr);
-        ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-        int rc = 0;
-
-        if (res == NULL)
-        {
-            /* A deadline or a lost connection: the server stopped answering. */
-            fail_snapshot(arena, snap,
-                          strstr(qerr.message, "did not answer") ? CONN_TIMEOUT : CONN_SERVER_DOWN,
-                          failed ? qerr.message : "connection to server lost mid-snapshot");
-            return 0;
-        }
-        if (step == NULL)
-        {
-            PQclear(res);
-            if (status != PGRES_PIPELINE_SYNC)
-            {
-                fail_snapshot(arena, snap, CONN_ERROR, "unexpected result in pipeline");
-                return 0;
-            }
-            break;
-        }
-        if (status == PGRES_TUPLES_OK)
-        {
-            rc = step->reader(res, arena, snap);
-            if (rc == 0 && out[i].step == STEP_EXTRAS && extras != NULL && PQntuples(res) == 1)
-            {
-                extras->can_ls_waldir = col_bool(res, 0, 0);
-                extras->can_current_logfile = col_bool(res, 0, 1);
-                extras->statements_schema = col_str(arena, res, 0, 2);
-            }
-        }
-        else if (status == PGRES_FATAL_ERROR && step->batch == 2)
-        {
-            char note[600];
-
-            pgconn_error_from_result(&qerr, res, step->name);
-            snprintf(note, sizeof(note), "%s not collected: %s", step->name, qerr.message);
-            rc = add_note(arena, snap, note);
-        }
-        else if (status == PGRES_FATAL_ERROR)
-        {
-            const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            char msg[600];
-
-            pgconn_error_from_result(&qerr, res, step->name);
-            snprintf(msg, sizeof(msg), "snapshot query failed: %s", qerr.message);
-            /* 57014: statement_timeout; the server is alive but too slow. */
-            fail_snapshot(arena, snap,
-                          sqlstate && strcmp(sqlstate, "57014") == 0 ? CONN_TIMEOUT : CONN_ERROR,
-                          msg);
-        }
-        PQclear(res);
-        if (rc != 0)
-            return -1;
-        /* Each statement's results end with a NULL. */
-        res = pgconn_next_result(pc, deadline, &failed, &qerr);
-        if (res != NULL)
-        {
-            PQclear(res);
-            fail_snapshot(arena, snap, CONN_ERROR, "unexpected extra result in pipeline");
-            return 0;
-        }
-        if (failed)
-        {
-            fail_snapshot(arena, snap, CONN_SERVER_DOWN, qerr.message);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* "FROM @SCHEMA@.pg_stat_statements" with the schema quoted as an identifier. */
 static const char *
 statements_sql(PgConn *pc, Arena *arena, const char *schema)
@@ -602,125 +498,774 @@ statements_sql(PgConn *pc, Arena *arena, const char *schema)
     return sql;
 }
 
-int
-probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, PmError *err)
+/*
+ * The probe as a state machine: every entry point (probe_job_*, probe_run,
+ * probe_snapshot) goes through it, so there is one way of probing.  Each
+ * phase does what it can without waiting and either moves on or says what
+ * to wait for.  Batches are those described above: each is sent whole (its
+ * statements, then one sync), flushed, then read answer by answer, and each
+ * statement's results end with a NULL from PQgetResult().
+ */
+typedef enum
 {
-    PGconn *conn = pc->conn;
-    char p_slow[32], p_idle[32], p_len[16], p_max_sessions[16], p_max_groups[16],
-        p_max_tables[16], p_max_statements[16];
-    char settings_array[1024];
-    double started = pm_clock_s();
-    int64_t deadline = pm_clock_ms() + pc->query_timeout_ms + 1000;
+    JOB_CONNECT, /* a new connection is being made */
+    JOB_REUSE,   /* the connection came from the slot: is it still alive? */
+    JOB_SEND,    /* the next batch is to be queued */
+    JOB_FLUSH,   /* queued, not all of it sent yet */
+    JOB_READ,    /* reading the answers */
+    JOB_DONE
+} JobPhase;
+
+struct ProbeJob
+{
+    PgConn **slot; /* where a healthy connection goes back; NULL when borrowed */
+    PgConn *pc;    /* the job's while it runs; NULL once back in *slot or closed */
+    bool borrowed; /* probe_run: the caller's connection, never closed here */
+    bool reused;   /* taken from *slot rather than opened */
+    const ConnSpec *spec;
+    ProbeOptions opts;
+    Arena *arena;
+    Snapshot *snap;
+    ConnAttempt attempt;
+    JobPhase phase;
+    bool nomem;
+    bool queries_begun; /* batch 1 was (being) sent: the server's parameters are known */
+    int batch;          /* 1, then 2 */
     Outgoing out[N_STEPS];
-    Extras extras = {false, false, NULL};
-    size_t n = 0;
+    size_t n_out;
+    size_t next;   /* the answer expected: out[next]'s, or the sync's when next == n_out */
+    bool want_end; /* out[next - 1]'s result was read: the NULL that ends it comes next */
+    Extras extras;
+    double started_s;
+    int64_t deadline_ms;       /* connect_timeout + query_timeout + 1 s from the start */
+    int64_t phase_deadline_ms; /* the connect's, then the queries' (never past deadline_ms) */
+    /* The statements' parameters, formatted once: out[] points into these. */
+    char p_slow[32], p_idle[32], p_len[16], p_max_sessions[16], p_max_groups[16], p_max_tables[16],
+        p_max_statements[16];
+    char settings_array[1024];
+};
+
+/* 1 when fd is ready for events now (or in error), 0 when not, -1 when poll() failed. */
+static int
+ready_now(int fd, short events)
+{
+    struct pollfd pfd;
     int rc;
 
-    snprintf(p_slow, sizeof(p_slow), "%.3f", opts->slow_threshold_s);
-    snprintf(p_idle, sizeof(p_idle), "%.3f", opts->idle_threshold_s);
-    snprintf(p_max_statements, sizeof(p_max_statements), "%d", opts->max_statements);
-    snprintf(p_len, sizeof(p_len), "%d", opts->query_len);
-    snprintf(p_max_sessions, sizeof(p_max_sessions), "%d", opts->max_sessions);
-    snprintf(p_max_groups, sizeof(p_max_groups), "%d", opts->max_groups);
-    snprintf(p_max_tables, sizeof(p_max_tables), "%d", opts->max_tables);
+    pfd.fd = fd;
+    pfd.events = events;
+    pfd.revents = 0;
+    do
+        rc = poll(&pfd, 1, 0);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return -1;
+    return rc > 0 && pfd.revents != 0;
+}
+
+/* libpq's text made one line, without its "FATAL:" tag. */
+static void
+one_line(char *dst, size_t size, const char *text)
+{
+    size_t n = 0;
+    const char *p;
+
+    if (strncmp(text, "FATAL:", 6) == 0 || strncmp(text, "ERROR:", 6) == 0)
+        text += 6;
+    while (*text == ' ')
+        text++;
+    for (p = text; *p && n + 1 < size; p++)
     {
-        size_t len = 0, i;
+        bool space = *p == '\n' || *p == '\t' || *p == '\r' || *p == ' ';
 
-        settings_array[len++] = '{';
-        for (i = 0; i < PM_LENGTHOF(probe_settings); i++)
-            len += (size_t) snprintf(settings_array + len, sizeof(settings_array) - len, "%s%s",
-                                     i ? "," : "", probe_settings[i]);
-        snprintf(settings_array + len, sizeof(settings_array) - len, "}");
+        if (!space)
+            dst[n++] = *p;
+        else if (n > 0 && dst[n - 1] != ' ')
+            dst[n++] = ' ';
     }
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
 
-    snap->wal_bytes = -1;
-    snap->wal_files = -1;
-    if (!PQenterPipelineMode(conn))
+static void
+note_superuser(ProbeJob *job)
+{
+    /* Reported by the server at connection time: no catalog lookup. */
+    const char *su = PQparameterStatus(job->pc->conn, "is_superuser");
+
+    job->snap->is_superuser = su != NULL && strcmp(su, "on") == 0;
+}
+
+/*
+ * Ends the job.  A healthy connection goes back to the slot; any other is
+ * closed (a borrowed one is left to its owner), so that the next probe of
+ * the target starts from a clean connection.
+ */
+static void
+job_end(ProbeJob *job)
+{
+    PgConn *pc = job->pc;
+    bool keep = !job->nomem && job->snap->failure == CONN_OK;
+
+    if (pc != NULL && job->queries_begun)
     {
-        fail_snapshot(arena, snap, CONN_ERROR, PQerrorMessage(conn));
-        return 0;
+        note_superuser(job);
+        /*
+         * Out of pipeline mode, the connection takes ordinary queries again:
+         * the owner's next statement, or the next probe.
+         */
+        if ((keep || (job->borrowed && !job->nomem)) &&
+            PQpipelineStatus(pc->conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(pc->conn))
+        {
+            pm_log_debug("probe: could not leave pipeline mode: %s", PQerrorMessage(pc->conn));
+            keep = false;
+        }
     }
+    if (!job->borrowed)
+    {
+        if (keep && pc != NULL)
+        {
+            /* What the server says between probes is kept, for the next one to report. */
+            pc->notice[0] = '\0';
+            pgconn_capture_notices(pc);
+            *job->slot = pc;
+        }
+        else
+            pgconn_close(pc);
+    }
+    job->pc = NULL;
+    job->snap->probe_s = pm_clock_s() - job->started_s;
+    job->phase = JOB_DONE;
+}
 
-    /* Batch 1: who the server is and what it is doing. */
-    memset(out, 0, sizeof(out));
+/*
+ * The snapshot failed after the connection was made: record why and end.  A
+ * reused connection the server has closed (a restart, a terminated backend)
+ * is the server going away under us, whatever step noticed it; the FATAL it
+ * sent before closing, when it came, says why.
+ */
+static void
+job_fail(ProbeJob *job, ConnFailure failure, const char *message)
+{
+    char lost[600];
+
+    if (job->reused && job->pc != NULL && PQstatus(job->pc->conn) == CONNECTION_BAD)
+    {
+        char why[512];
+
+        one_line(why, sizeof(why), job->pc->notice[0] ? job->pc->notice : message);
+        if (strncmp(why, "connection to server lost", 25) == 0)
+            snprintf(lost, sizeof(lost), "%s", why);
+        else
+            snprintf(lost, sizeof(lost), "connection to server lost: %s", why);
+        failure = CONN_SERVER_DOWN;
+        message = lost;
+    }
+    fail_snapshot(job->arena, job->snap, failure, message);
+    if (job->snap->failure_message == NULL)
+        job->nomem = true;
+    job_end(job);
+}
+
+/* The connection could not be made: the snapshot says why, as pgconn_open() would. */
+static void
+connect_failed(ProbeJob *job)
+{
+    Snapshot *snap = job->snap;
+
+    pgconn_close(job->pc);
+    job->pc = NULL;
+    snap->failure = job->attempt.failure;
+    snap->failure_message = arena_strdup(job->arena, job->attempt.message);
+    snap->target = arena_strdup(job->arena, job->attempt.label);
+    snap->connect_s = job->attempt.connect_s;
+    if (snap->failure_message == NULL || snap->target == NULL)
+        job->nomem = true;
+    job_end(job);
+}
+
+/* Batch 1: who the server is and what it is doing. */
+static void
+plan_batch1(ProbeJob *job)
+{
+    Outgoing *out = job->out;
+    size_t n = 0;
+
+    memset(job->out, 0, sizeof(job->out));
     out[n++] = (Outgoing){STEP_SERVER, SQL_probe_server, 0, {NULL}};
-    if (!opts->ping_only)
+    if (!job->opts.ping_only)
     {
-        out[n++] = (Outgoing){STEP_SETTINGS, SQL_probe_settings, 1, {settings_array}};
-        out[n++] = (Outgoing){STEP_GROUPS, SQL_probe_groups, 1, {p_max_groups}};
+        out[n++] = (Outgoing){STEP_SETTINGS, SQL_probe_settings, 1, {job->settings_array}};
+        out[n++] = (Outgoing){STEP_GROUPS, SQL_probe_groups, 1, {job->p_max_groups}};
         out[n++] = (Outgoing){STEP_SESSIONS, SQL_probe_sessions, 4,
-                              {p_slow, p_len, p_max_sessions, p_idle}};
+                              {job->p_slow, job->p_len, job->p_max_sessions, job->p_idle}};
         /*
          * PostgreSQL 15 caches every table's statistics entry on the first
          * pg_stat_get_* call of a transaction; the probe reads each once, so
          * reading them straight from shared memory is cheaper (10,000
-         * tables: -1.2 ms).  The setting does not exist before 15.
+         * tables: -1.2 ms).  The setting does not exist before 15.  Sent
+         * again on a reused connection: harmless.
          */
-        if (PQserverVersion(conn) >= 150000)
+        if (PQserverVersion(job->pc->conn) >= 150000)
             out[n++] = (Outgoing){STEP_STATS_MODE, "SET stats_fetch_consistency = none", 0, {NULL}};
-        out[n++] = (Outgoing){STEP_TABLES, SQL_probe_tables, 1, {p_max_tables}};
-        if (opts->extras)
+        out[n++] = (Outgoing){STEP_TABLES, SQL_probe_tables, 1, {job->p_max_tables}};
+        if (job->opts.extras)
             out[n++] = (Outgoing){STEP_EXTRAS, SQL_probe_extras, 0, {NULL}};
     }
-    rc = run_batch(pc, out, n, deadline, arena, snap, &extras);
-    {
-        /* Reported by the server at connection time: no catalog lookup. */
-        const char *su = PQparameterStatus(conn, "is_superuser");
+    job->n_out = n;
+    job->batch = 1;
+}
 
-        snap->is_superuser = su != NULL && strcmp(su, "on") == 0;
+/* Batch 2: the extras, only what batch 1 said can run without an error.  -1 out of memory. */
+static int
+plan_batch2(ProbeJob *job)
+{
+    Outgoing *out = job->out;
+    size_t n = 0;
+
+    if (job->extras.can_ls_waldir)
+        out[n++] = (Outgoing){STEP_WAL, SQL_probe_wal, 0, {NULL}};
+    else if (add_note(job->arena, job->snap,
+                      "WAL size not collected: permission denied for function "
+                      "pg_ls_waldir; grant pg_monitor to this role") != 0)
+        return -1;
+    if (job->extras.statements_schema != NULL)
+    {
+        const char *sql = statements_sql(job->pc, job->arena, job->extras.statements_schema);
+
+        if (sql == NULL)
+            return -1;
+        out[n++] = (Outgoing){STEP_STATEMENTS, sql, 2, {job->p_len, job->p_max_statements}};
     }
+    else if (add_note(job->arena, job->snap,
+                      "statements not collected: pg_stat_statements is not installed in this "
+                      "database or not in shared_preload_libraries; install it to name the "
+                      "queries behind slow tables") != 0)
+        return -1;
+    if (job->extras.can_current_logfile)
+        out[n++] = (Outgoing){STEP_LOGFILE, SQL_probe_logfile, 0, {NULL}};
+    job->n_out = n;
+    job->batch = 2;
+    return 0;
+}
 
-    /* Batch 2: the extras, only what can run without an error. */
-    if (rc == 1 && opts->extras && !opts->ping_only)
+/* A connection to query: the connection-level facts, then batch 1. */
+static void
+begin_queries(ProbeJob *job)
+{
+    PgConn *pc = job->pc;
+    Snapshot *snap = job->snap;
+    int64_t query_deadline = pm_clock_ms() + pc->query_timeout_ms + 1000;
+
+    if (!job->borrowed && snap->target == NULL)
     {
-        n = 0;
-        if (extras.can_ls_waldir)
-            out[n++] = (Outgoing){STEP_WAL, SQL_probe_wal, 0, {NULL}};
-        else if (add_note(arena, snap, "WAL size not collected: permission denied for function "
-                                       "pg_ls_waldir; grant pg_monitor to this role") != 0)
-            rc = -1;
-        if (extras.statements_schema != NULL)
+        snap->target = arena_strdup(job->arena, pc->label);
+        snap->connect_s = job->attempt.connect_s;
+        if (snap->target == NULL)
         {
-            const char *sql = statements_sql(pc, arena, extras.statements_schema);
-
-            if (sql == NULL)
-                rc = -1;
-            else
-                out[n++] = (Outgoing){STEP_STATEMENTS, sql, 2, {p_len, p_max_statements}};
+            job->nomem = true;
+            job_end(job);
+            return;
         }
-        else if (add_note(arena, snap,
-                          "statements not collected: pg_stat_statements is not installed in this "
-                          "database or not in shared_preload_libraries; install it to name the "
-                          "queries behind slow tables") != 0)
-            rc = -1;
-        if (extras.can_current_logfile)
-            out[n++] = (Outgoing){STEP_LOGFILE, SQL_probe_logfile, 0, {NULL}};
-        if (rc == 1 && n > 0)
-            rc = run_batch(pc, out, n, deadline, arena, snap, NULL);
     }
-    if (rc >= 0)
-        PQexitPipelineMode(conn);
+    /*
+     * The answers get query_timeout + 1 s from the end of the connect, as
+     * they always had: statement_timeout fires first on a server that is
+     * only slow.
+     */
+    job->phase_deadline_ms = query_deadline < job->deadline_ms ? query_deadline : job->deadline_ms;
+    snap->wal_bytes = -1;
+    snap->wal_files = -1;
+    if (!PQenterPipelineMode(pc->conn))
+    {
+        job_fail(job, CONN_ERROR, PQerrorMessage(pc->conn));
+        return;
+    }
+    job->queries_begun = true;
+    plan_batch1(job);
+    job->phase = JOB_SEND;
+}
+
+/* Each phase: > 0 the PROBE_WANT_* to wait for, 0 when it moved on (or ended). */
+static int
+step_connect(ProbeJob *job)
+{
+    PgConn *pc = job->pc;
+    bool for_write = pc->poll_status == PGRES_POLLING_WRITING;
+    int ready = ready_now(PQsocket(pc->conn), for_write ? POLLOUT : POLLIN);
+
+    if (ready < 0)
+    {
+        snprintf(job->attempt.message, sizeof(job->attempt.message),
+                 "could not wait for the server: %s", strerror(errno));
+        job->attempt.failure = CONN_SERVER_DOWN;
+        job->attempt.connect_s = pm_clock_s() - pc->connect_started_s;
+        connect_failed(job);
+        return 0;
+    }
+    if (ready == 0)
+        return for_write ? PROBE_WANT_WRITE : PROBE_WANT_READ;
+    switch (pgconn_connect_poll(pc, job->spec, &job->attempt))
+    {
+        case PGRES_POLLING_OK:
+            begin_queries(job);
+            break;
+        case PGRES_POLLING_FAILED:
+            connect_failed(job);
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
+/*
+ * A connection from the slot may have died since the last probe: the server
+ * restarted, or someone terminated the backend.  An idle connection has
+ * nothing to read, so anything there is read now: the server's FATAL (a
+ * notice, kept by pgconn_capture_notices) and the end of the stream, which
+ * marks the connection bad.  Reading stops at a bound: a server that keeps
+ * talking to an idle connection is dealt with by the queries' deadline.  The
+ * job does not reconnect: the caller retries at the next interval.
+ */
+static int
+step_reuse(ProbeJob *job)
+{
+    PGconn *conn = job->pc->conn;
+    int i;
+
+    /* Connection-level facts: the target as when it connected; no connect time. */
+    job->snap->target = arena_strdup(job->arena, job->pc->label);
+    job->snap->connect_s = 0.0;
+    if (job->snap->target == NULL)
+    {
+        job->nomem = true;
+        job_end(job);
+        return 0;
+    }
+    for (i = 0; i < 8 && PQstatus(conn) == CONNECTION_OK; i++)
+    {
+        int ready = ready_now(PQsocket(conn), POLLIN);
+
+        if (ready == 0)
+            break;
+        if (ready < 0 || !PQconsumeInput(conn))
+            break;
+        (void) PQisBusy(conn); /* parses what came: notices, parameter changes */
+    }
+    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
+    {
+        job_fail(job, CONN_SERVER_DOWN,
+                 PQstatus(conn) != CONNECTION_OK ? PQerrorMessage(conn)
+                                                 : "connection to server lost: not idle");
+        return 0;
+    }
+    begin_queries(job);
+    return 0;
+}
+
+static int
+step_send(ProbeJob *job)
+{
+    PGconn *conn = job->pc->conn;
+    size_t i;
+
+    for (i = 0; i < job->n_out; i++)
+    {
+        const Outgoing *o = &job->out[i];
+
+        pm_log_debug("probe: sending %s", steps[o->step].name);
+        if (!PQsendQueryParams(conn, o->sql, o->n_params, NULL, o->n_params ? o->params : NULL,
+                               NULL, NULL, 0))
+        {
+            job_fail(job, CONN_ERROR, PQerrorMessage(conn));
+            return 0;
+        }
+    }
+    if (!PQpipelineSync(conn))
+    {
+        job_fail(job, CONN_TIMEOUT, PQerrorMessage(conn));
+        return 0;
+    }
+    job->next = 0;
+    job->want_end = false;
+    job->phase = JOB_FLUSH;
+    return 0;
+}
+
+static int
+step_flush(ProbeJob *job)
+{
+    PGconn *conn = job->pc->conn;
+    int rc = PQflush(conn);
+
+    if (rc == 0)
+    {
+        job->phase = JOB_READ;
+        return 0;
+    }
     if (rc < 0)
+    {
+        PmError qerr;
+
+        pm_error_set(&qerr, "could not send to the server: %s", PQerrorMessage(conn));
+        job_fail(job, CONN_TIMEOUT, qerr.message);
+        return 0;
+    }
+    /* The server may be waiting for us to read before it reads more. */
+    if (!PQconsumeInput(conn))
+    {
+        job_fail(job, CONN_TIMEOUT, PQerrorMessage(conn));
+        return 0;
+    }
+    return PROBE_WANT_READ | PROBE_WANT_WRITE;
+}
+
+/* The sync that ends a batch arrived: batch 2 next, or the end. */
+static void
+batch_done(ProbeJob *job)
+{
+    Snapshot *snap = job->snap;
+
+    if (job->batch == 1 && job->opts.extras && !job->opts.ping_only)
+    {
+        if (plan_batch2(job) != 0)
+        {
+            job->nomem = true;
+            job_end(job);
+            return;
+        }
+        if (job->n_out > 0)
+        {
+            job->phase = JOB_SEND;
+            return;
+        }
+    }
+    if (snap->failure == CONN_OK)
+    {
+        note_superuser(job);
+        if (!snap->has_pg_monitor && !snap->is_superuser)
+        {
+            char note[256];
+
+            snprintf(note, sizeof(note),
+                     "role \"%s\" is not a member of pg_monitor: other roles' queries are hidden; "
+                     "grant it with: GRANT pg_monitor TO %s",
+                     snap->role ? snap->role : "?", snap->role ? snap->role : "?");
+            if (add_note(job->arena, snap, note) != 0)
+                job->nomem = true;
+        }
+    }
+    job_end(job);
+}
+
+/* One statement's answer: into the snapshot, a note (batch 2) or the failure. */
+static int
+take_result(ProbeJob *job, const Outgoing *o, PGresult *res)
+{
+    const Step *step = &steps[o->step];
+    ExecStatusType status = PQresultStatus(res);
+    PmError qerr;
+
+    if (status == PGRES_TUPLES_OK)
+    {
+        int rc = step->reader(res, job->arena, job->snap);
+
+        if (rc == 0 && o->step == STEP_EXTRAS && PQntuples(res) == 1)
+        {
+            job->extras.can_ls_waldir = col_bool(res, 0, 0);
+            job->extras.can_current_logfile = col_bool(res, 0, 1);
+            job->extras.statements_schema = col_str(job->arena, res, 0, 2);
+        }
+        return rc;
+    }
+    if (status == PGRES_FATAL_ERROR && step->batch == 2)
+    {
+        char note[600];
+
+        pgconn_error_from_result(&qerr, res, step->name);
+        snprintf(note, sizeof(note), "%s not collected: %s", step->name, qerr.message);
+        return add_note(job->arena, job->snap, note);
+    }
+    if (status == PGRES_FATAL_ERROR)
+    {
+        const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        char msg[600];
+
+        pgconn_error_from_result(&qerr, res, step->name);
+        snprintf(msg, sizeof(msg), "snapshot query failed: %s", qerr.message);
+        /* 57014: statement_timeout; the server is alive but too slow. */
+        fail_snapshot(job->arena, job->snap,
+                      sqlstate && strcmp(sqlstate, "57014") == 0 ? CONN_TIMEOUT : CONN_ERROR, msg);
+    }
+    /* PGRES_PIPELINE_ABORTED: behind a failed statement, already recorded. */
+    return 0;
+}
+
+static int
+step_read(ProbeJob *job)
+{
+    PGconn *conn = job->pc->conn;
+
+    for (;;)
+    {
+        PGresult *res;
+
+        if (PQisBusy(conn))
+        {
+            if (!PQconsumeInput(conn))
+            {
+                PmError qerr;
+
+                pm_error_set(&qerr, "connection to server lost: %s", PQerrorMessage(conn));
+                job_fail(job, CONN_SERVER_DOWN, qerr.message);
+                return 0;
+            }
+            if (PQisBusy(conn))
+                return PROBE_WANT_READ;
+        }
+        res = PQgetResult(conn);
+        if (job->want_end)
+        {
+            /* Each statement's results end with a NULL. */
+            job->want_end = false;
+            if (res != NULL)
+            {
+                PQclear(res);
+                job_fail(job, CONN_ERROR, "unexpected extra result in pipeline");
+                return 0;
+            }
+            continue;
+        }
+        if (res == NULL)
+        {
+            job_fail(job, CONN_SERVER_DOWN, "connection to server lost mid-snapshot");
+            return 0;
+        }
+        if (job->next == job->n_out)
+        {
+            bool synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+            PQclear(res);
+            if (!synced)
+                job_fail(job, CONN_ERROR, "unexpected result in pipeline");
+            else
+                batch_done(job);
+            return 0;
+        }
+        if (take_result(job, &job->out[job->next], res) != 0)
+        {
+            PQclear(res);
+            job->nomem = true;
+            job_end(job);
+            return 0;
+        }
+        PQclear(res);
+        job->next++;
+        job->want_end = true;
+    }
+}
+
+/* The phase ran out of time: the same failures the blocking probe always reported. */
+static void
+time_out(ProbeJob *job)
+{
+    char msg[128];
+
+    switch (job->phase)
+    {
+        case JOB_CONNECT:
+            pgconn_connect_timeout(job->pc, &job->attempt);
+            connect_failed(job);
+            return;
+        case JOB_FLUSH:
+            job_fail(job, CONN_TIMEOUT, "server did not accept the query in time");
+            return;
+        default:
+            snprintf(msg, sizeof(msg), "server did not answer within %.1fs",
+                     (double) job->pc->query_timeout_ms / 1000.0);
+            job_fail(job, CONN_TIMEOUT, msg);
+            return;
+    }
+}
+
+/* Everything but the connection: the job's memory and the statements' parameters. */
+static ProbeJob *
+job_new(const ProbeOptions *opts, Arena *arena, Snapshot *snap)
+{
+    ProbeJob *job = calloc(1, sizeof(ProbeJob));
+    size_t len = 0, i;
+
+    if (job == NULL)
+        return NULL;
+    job->opts = *opts;
+    job->arena = arena;
+    job->snap = snap;
+    job->started_s = pm_clock_s();
+    snprintf(job->p_slow, sizeof(job->p_slow), "%.3f", opts->slow_threshold_s);
+    snprintf(job->p_idle, sizeof(job->p_idle), "%.3f", opts->idle_threshold_s);
+    snprintf(job->p_max_statements, sizeof(job->p_max_statements), "%d", opts->max_statements);
+    snprintf(job->p_len, sizeof(job->p_len), "%d", opts->query_len);
+    snprintf(job->p_max_sessions, sizeof(job->p_max_sessions), "%d", opts->max_sessions);
+    snprintf(job->p_max_groups, sizeof(job->p_max_groups), "%d", opts->max_groups);
+    snprintf(job->p_max_tables, sizeof(job->p_max_tables), "%d", opts->max_tables);
+    job->settings_array[len++] = '{';
+    for (i = 0; i < PM_LENGTHOF(probe_settings); i++)
+        len += (size_t) snprintf(job->settings_array + len, sizeof(job->settings_array) - len,
+                                 "%s%s", i ? "," : "", probe_settings[i]);
+    snprintf(job->settings_array + len, sizeof(job->settings_array) - len, "}");
+    return job;
+}
+
+ProbeJob *
+probe_job_start(PgConn **slot, const ConnSpec *spec, const ConnOptions *conn_opts,
+                const ProbeOptions *opts, Arena *arena, Snapshot *snap)
+{
+    ProbeJob *job = job_new(opts, arena, snap);
+
+    if (job == NULL)
+        return NULL;
+    job->slot = slot;
+    job->spec = spec;
+    job->deadline_ms =
+        pm_clock_ms() + conn_opts->connect_timeout_ms + conn_opts->query_timeout_ms + 1000;
+    memset(snap, 0, sizeof(*snap));
+    snap->taken_at = pm_wall_time();
+    snap->wal_bytes = -1;
+    snap->wal_files = -1;
+    if (*slot != NULL)
+    {
+        /* The job owns the connection until it ends: one probe per target at a time. */
+        job->pc = *slot;
+        *slot = NULL;
+        job->reused = true;
+        job->phase = JOB_REUSE;
+        job->phase_deadline_ms = job->deadline_ms;
+        return job;
+    }
+    job->pc = pgconn_start(spec, conn_opts, &job->attempt);
+    job->phase = JOB_CONNECT;
+    job->phase_deadline_ms = job->pc ? job->pc->connect_deadline_ms : job->deadline_ms;
+    return job;
+}
+
+int
+probe_job_step(ProbeJob *job)
+{
+    while (!job->nomem)
+    {
+        int want = 0;
+
+        if (job->phase == JOB_CONNECT && job->pc == NULL)
+        {
+            /* pgconn_start() failed at once. */
+            connect_failed(job);
+            continue;
+        }
+        if (job->phase != JOB_DONE && pm_clock_ms() >= job->phase_deadline_ms)
+        {
+            time_out(job);
+            continue;
+        }
+        switch (job->phase)
+        {
+            case JOB_CONNECT:
+                want = step_connect(job);
+                break;
+            case JOB_REUSE:
+                want = step_reuse(job);
+                break;
+            case JOB_SEND:
+                want = step_send(job);
+                break;
+            case JOB_FLUSH:
+                want = step_flush(job);
+                break;
+            case JOB_READ:
+                want = step_read(job);
+                break;
+            case JOB_DONE:
+                return PROBE_DONE;
+        }
+        if (want > 0)
+            return want;
+    }
+    if (job->phase != JOB_DONE)
+        job_end(job);
+    return PROBE_NOMEM;
+}
+
+int
+probe_job_fd(const ProbeJob *job)
+{
+    if (job->phase == JOB_DONE || job->pc == NULL)
+        return -1;
+    return PQsocket(job->pc->conn);
+}
+
+int64_t
+probe_job_deadline_ms(const ProbeJob *job)
+{
+    return job->phase_deadline_ms;
+}
+
+void
+probe_job_free(ProbeJob *job)
+{
+    if (job == NULL)
+        return;
+    /* Freed mid-probe: its connection is in an unknown state, so it goes. */
+    if (!job->borrowed)
+        pgconn_close(job->pc);
+    free(job);
+}
+
+/* Drives a job to its end, waiting in poll(); PROBE_DONE or PROBE_NOMEM. */
+static int
+job_run(ProbeJob *job)
+{
+    int st;
+
+    while ((st = probe_job_step(job)) > 0)
+    {
+        struct pollfd pfd;
+        int64_t left = probe_job_deadline_ms(job) - pm_clock_ms();
+
+        pfd.fd = probe_job_fd(job);
+        pfd.events = (short) (((st & PROBE_WANT_READ) ? POLLIN : 0) |
+                              ((st & PROBE_WANT_WRITE) ? POLLOUT : 0));
+        pfd.revents = 0;
+        if (left < 0)
+            left = 0;
+        /* Whatever poll() says (ready, timed out, interrupted), the job looks again. */
+        (void) poll(&pfd, pfd.fd >= 0 ? 1 : 0, left > 1000000 ? 1000000 : (int) left);
+    }
+    return st;
+}
+
+int
+probe_run(PgConn *pc, const ProbeOptions *opts, Arena *arena, Snapshot *snap, PmError *err)
+{
+    ProbeJob *job = job_new(opts, arena, snap);
+    int st;
+
+    if (job == NULL)
     {
         pm_error_set(err, "out of memory");
         return -1;
     }
-
-    if (snap->failure == CONN_OK && !snap->has_pg_monitor && !snap->is_superuser)
+    job->pc = pc;
+    job->borrowed = true;
+    job->deadline_ms = pm_clock_ms() + pc->query_timeout_ms + 1000;
+    begin_queries(job);
+    st = job_run(job);
+    probe_job_free(job);
+    if (st < 0)
     {
-        char note[256];
-
-        snprintf(note, sizeof(note),
-                 "role \"%s\" is not a member of pg_monitor: other roles' queries are hidden; "
-                 "grant it with: GRANT pg_monitor TO %s",
-                 snap->role ? snap->role : "?", snap->role ? snap->role : "?");
-        if (add_note(arena, snap, note) != 0)
-        {
-            pm_error_set(err, "out of memory");
-            return -1;
-        }
+        pm_error_set(err, "out of memory");
+        return -1;
     }
-    snap->probe_s = pm_clock_s() - started;
     return 0;
 }
 
@@ -728,32 +1273,22 @@ int
 probe_snapshot(const ConnSpec *spec, const ConnOptions *conn_opts, const ProbeOptions *opts,
                Arena *arena, Snapshot *snap, PmError *err)
 {
-    ConnAttempt attempt;
-    PgConn *conn;
-    double started = pm_clock_s();
-    int rc = 0;
+    PgConn *slot = NULL;
+    ProbeJob *job = probe_job_start(&slot, spec, conn_opts, opts, arena, snap);
+    int st;
 
-    memset(snap, 0, sizeof(*snap));
-    snap->taken_at = pm_wall_time();
-    snap->wal_bytes = -1;
-    snap->wal_files = -1;
-    conn = pgconn_open(spec, conn_opts, &attempt);
-    snap->target = arena_strdup(arena, attempt.label);
-    snap->connect_s = attempt.connect_s;
-    if (conn == NULL)
+    if (job == NULL)
     {
-        snap->failure = attempt.failure;
-        snap->failure_message = arena_strdup(arena, attempt.message);
-        snap->probe_s = pm_clock_s() - started;
-        if (snap->target == NULL || snap->failure_message == NULL)
-        {
-            pm_error_set(err, "out of memory");
-            return -1;
-        }
-        return 0;
+        pm_error_set(err, "out of memory");
+        return -1;
     }
-    rc = probe_run(conn, opts, arena, snap, err);
-    pgconn_close(conn);
-    snap->probe_s = pm_clock_s() - started;
-    return rc;
+    st = job_run(job);
+    probe_job_free(job);
+    pgconn_close(slot);
+    if (st < 0)
+    {
+        pm_error_set(err, "out of memory");
+        return -1;
+    }
+    return 0;
 }
