@@ -53,7 +53,7 @@ LDFLAGS    += -fsanitize=address,undefined
 endif
 
 SRCS     = $(shell find src -name '*.c' | sort)
-OBJS     = $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/sql.o
+OBJS     = $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/sql.o $(BUILD)/obj/gen/rules_yml.o
 LIB_OBJS = $(filter-out $(BUILD)/obj/src/main.o $(LAZY_OBJ),$(OBJS))
 SQL      = $(sort $(wildcard sql/*.sql))
 
@@ -76,6 +76,16 @@ $(BUILD)/gen/sql.c $(BUILD)/gen/sql.h &: $(SQL) scripts/sql2c.sh
 $(BUILD)/obj/gen/sql.o: $(BUILD)/gen/sql.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# rules/pgmedic.rules.yml, embedded for `pgmedic rules` (src/cmd/rules.c).
+$(BUILD)/gen/rules_yml.c $(BUILD)/gen/rules_yml.h &: rules/pgmedic.rules.yml scripts/text2c.sh
+	@scripts/text2c.sh $(BUILD)/gen/rules_yml RULES_YML rules/pgmedic.rules.yml
+
+$(BUILD)/obj/gen/rules_yml.o: $(BUILD)/gen/rules_yml.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/src/cmd/rules.o: $(BUILD)/gen/rules_yml.h
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/sql.h
 	@mkdir -p $(dir $@)
@@ -133,6 +143,7 @@ demo: deps all
 bench: deps all
 	@bench/deps.sh
 	@bench/run.sh
+	@bench/serve.sh
 
 check-headers: $(BUILD)/gen/sql.h
 	@for h in $$(find src -name '*.h'); do \

@@ -7,8 +7,9 @@
 # upgrade the server under running clusters (see shared/FACTS.md).
 set -euo pipefail
 
-packages=(gcc make pkg-config libpq-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev
-    libjansson-dev libinih-dev postgresql-15 postgresql-client-15 util-linux)
+packages=(gcc make pkg-config libpq-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
+    libjansson-dev libinih-dev postgresql-15 postgresql-client-15 util-linux
+    curl openssl prometheus prometheus-alertmanager)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,8 @@ static const Command commands[] = {
     {"audit", cmd_audit, "list what fix did, newest first (the audit log)"},
     {"incident", cmd_incident, "open, acknowledge and resolve incidents; write their report"},
     {"snapshot", cmd_snapshot, "print the raw snapshot as JSON (replay with --from)"},
+    {"serve", cmd_serve, "watch a fleet: Prometheus /metrics, Alertmanager webhook, alert push"},
+    {"rules", cmd_rules, "print Prometheus alerting rules for pgmedic serve's metrics"},
 };
 
 /* The command run when none is named. */

@@ -579,16 +579,7 @@ cmd_record_sample(CmdContext *ctx, const Snapshot *snap)
         pm_log_info("sample not recorded: %s", ctx->store_error);
         return;
     }
-    memset(&sample, 0, sizeof(sample));
-    sample.target = snap->target;
-    sample.taken_at = snap->taken_at;
-    sample.clients = snap->n_clients;
-    sample.active = snap->n_active;
-    sample.idle = snap->n_idle;
-    sample.idle_in_transaction = snap->n_idle_in_transaction;
-    sample.waiting_lock = snap->n_waiting_lock;
-    sample.usable = snapshot_usable_slots(snap);
-    sample.longest_query_s = snap->longest_query_s;
+    store_sample_of(snap, &sample);
     if (store_sample_add(store, &sample, &err) != 0)
         pm_log_info("sample not recorded: %s", err.message);
 }

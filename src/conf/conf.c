@@ -72,6 +72,22 @@ static const ConfKey keys[] = {
     {"escalation", "verify_window", KEY_DURATION, C(escalation.verify_window_ms), "5min", 0,
      DAY_MS},
 
+    {"serve", "token_file", KEY_STRING, C(serve.token_file), "", 0, 0},
+    {"serve", "auth", KEY_STRING, C(serve.auth), "actions", 0, 0},
+    {"serve", "tls_cert", KEY_STRING, C(serve.tls_cert), "", 0, 0},
+    {"serve", "tls_key", KEY_STRING, C(serve.tls_key), "", 0, 0},
+    {"serve", "alertmanager_url", KEY_STRING, C(serve.alertmanager_url), "", 0, 0},
+    {"serve", "target_label", KEY_STRING, C(serve.target_label), "target", 0, 0},
+    {"serve", "top_applications", KEY_INT, C(serve.top_applications), "10", 1, 1000},
+    {"serve", "max_body", KEY_INT, C(serve.max_body), "1048576", 1024, 64 * 1048576LL},
+    {"serve", "probe_wait", KEY_DURATION, C(serve.probe_wait_ms), "15s", 100, 3600 * 1000},
+
+    {"policy", "auto_fix", KEY_STRING, C(serve.auto_fix), "", 0, 0},
+
+    {"alerts", "connection_failure_for", KEY_DURATION, C(serve.for_ms[0]), "1min", 0, DAY_MS},
+    {"alerts", "high_connections_for", KEY_DURATION, C(serve.for_ms[1]), "5min", 0, DAY_MS},
+    {"alerts", "slow_queries_for", KEY_DURATION, C(serve.for_ms[2]), "2min", 0, DAY_MS},
+
     {"target", "conninfo", KEY_STRING, T(conninfo), "", 0, 0},
     {"target", "restart_command", KEY_STRING, T(restart_command), "", 0, 0},
     {"target", "reset_pool_command", KEY_STRING, T(reset_pool_command), "", 0, 0},
@@ -257,7 +273,9 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
     {
         if (strcmp(section, "target") == 0 ||
             (strcmp(section, "pgmedic") != 0 && strcmp(section, "thresholds") != 0 &&
-             strcmp(section, "safety") != 0 && strcmp(section, "escalation") != 0))
+             strcmp(section, "safety") != 0 && strcmp(section, "escalation") != 0 &&
+             strcmp(section, "serve") != 0 && strcmp(section, "policy") != 0 &&
+             strcmp(section, "alerts") != 0))
         {
             pm_error_set(&state->error, "unrecognized section \"%s\"", section);
             if (strcmp(section, "target") == 0)

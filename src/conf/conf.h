@@ -47,6 +47,22 @@ typedef struct
     int64_t verify_window_ms;   /* an alert still firing this long after a fix (5min) */
 } Escalation;
 
+/* serve: HTTP, the webhook and what it may do on its own. */
+typedef struct
+{
+    char *token_file;         /* the bearer token for routes that act ("" for none) */
+    char *auth;               /* "actions" (the default) or "all" */
+    char *tls_cert;           /* PEM files: both or neither */
+    char *tls_key;
+    char *alertmanager_url;   /* push pgmedic's own alerts there ("" for none) */
+    char *target_label;       /* the webhook alert label naming a target */
+    char *auto_fix;           /* [policy] fix actions the webhook may apply: comma list */
+    int64_t top_applications; /* application label values kept in /metrics */
+    int64_t max_body;         /* bytes */
+    int64_t probe_wait_ms;    /* how long GET /probe waits for a fresh probe */
+    int64_t for_ms[3];        /* [alerts]: per rules_alert_names entry, how long before firing */
+} Serve;
+
 typedef struct
 {
     char *store;
@@ -57,6 +73,7 @@ typedef struct
     Thresholds thresholds;
     Safety safety;
     Escalation escalation;
+    Serve serve;
     Target *targets;
     size_t n_targets;
 } Config;

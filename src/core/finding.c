@@ -240,3 +240,56 @@ finding_shell_quote(Arena *arena, const char *s)
     *o = '\0';
     return out;
 }
+
+int
+finding_split_action(const char *action, Arena *arena, const char ***argv, size_t *argc)
+{
+    size_t len = strlen(action), n = 0, cap = len / 2 + 2;
+    const char **words = arena_alloc(arena, cap * sizeof(char *));
+    char *buf = arena_alloc(arena, len + 1);
+    const char *p = action;
+
+    if (words == NULL || buf == NULL)
+        return -1;
+    for (;;)
+    {
+        char *word = buf;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+        {
+            if (*p == '\'')
+            {
+                const char *close = strchr(p + 1, '\'');
+
+                if (close == NULL)
+                    return -1;
+                memcpy(buf, p + 1, (size_t) (close - p - 1));
+                buf += close - p - 1;
+                p = close + 1;
+            }
+            else if (*p == '\\')
+            {
+                if (p[1] == '\0')
+                    return -1;
+                *buf++ = p[1];
+                p += 2;
+            }
+            else if (strchr("\"$`;&|<>(){}*?[]~#!", *p) != NULL)
+                return -1; /* never produced by finding_shell_quote */
+            else
+                *buf++ = *p++;
+        }
+        *buf++ = '\0';
+        if (n + 1 >= cap)
+            return -1;
+        words[n++] = word;
+    }
+    words[n] = NULL;
+    *argv = words;
+    *argc = n;
+    return 0;
+}

@@ -99,4 +99,13 @@ int finding_finish(FindingBuilder *b, FindingList *list) PM_MUST_CHECK;
  */
 const char *finding_shell_quote(Arena *arena, const char *s);
 
+/*
+ * The words of an action, undoing finding_shell_quote (single quotes, and
+ * backslash outside them), for running it without a shell.  Anything a
+ * shell would interpret otherwise ($, `, ;, globs, ...) is refused.  argv
+ * is NULL-terminated, in arena.  -1 on refusal or out of memory.
+ */
+int finding_split_action(const char *action, Arena *arena, const char ***argv, size_t *argc)
+    PM_MUST_CHECK;
+
 #endif

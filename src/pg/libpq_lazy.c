@@ -37,11 +37,15 @@ typedef struct gss_cred_id_struct *gss_cred_id_t;
 typedef struct gss_ctx_id_struct *gss_ctx_id_t;
 typedef struct gss_channel_bindings_struct *gss_channel_bindings_t;
 typedef struct gss_OID_desc_struct {
+    /* cppcheck-suppress unusedStructMember ; the library reads them */
     OM_uint32 length;
+    /* cppcheck-suppress unusedStructMember */
     void *elements;
 } gss_OID_desc, *gss_OID;
 typedef struct gss_OID_set_desc_struct {
+    /* cppcheck-suppress unusedStructMember ; the library reads them */
     size_t count;
+    /* cppcheck-suppress unusedStructMember */
     gss_OID elements;
 } gss_OID_set_desc, *gss_OID_set;
 typedef struct gss_buffer_desc_struct {
@@ -374,6 +378,7 @@ char *ldap_err2string(int err);
 char *
 ldap_err2string(int err)
 {
+    /* cppcheck-suppress variableScope ; used inside the macro */
     static char missing[] = "LDAP library libldap-2.5.so.0 is not installed";
 
     LDAP_CALL(ldap_err2string, missing, err);

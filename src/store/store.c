@@ -57,6 +57,17 @@ static const char *const migrations[] = {
     "  summary TEXT NOT NULL,"
     "  data TEXT);"
     "CREATE INDEX timeline_incident ON timeline (incident_id, at);",
+    /* 2 -> 3: serve's alert state machine (pending, firing, resolved) */
+    "CREATE TABLE alert_change ("
+    "  id INTEGER PRIMARY KEY,"
+    "  target TEXT NOT NULL,"
+    "  alert TEXT NOT NULL,"
+    "  from_state TEXT NOT NULL,"
+    "  to_state TEXT NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  at REAL NOT NULL,"
+    "  summary TEXT);"
+    "CREATE INDEX alert_change_target ON alert_change (target, at);",
 };
 
 static void
@@ -463,6 +474,44 @@ store_sample_add(Store *store, const Sample *sample, PmError *err)
                      "idle_in_transaction, waiting_lock, usable, longest_query_s) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                      bind_sample, sample, NULL, err);
+}
+
+void
+store_sample_of(const Snapshot *snap, Sample *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->target = snap->target;
+    out->taken_at = snap->taken_at;
+    out->clients = snap->n_clients;
+    out->active = snap->n_active;
+    out->idle = snap->n_idle;
+    out->idle_in_transaction = snap->n_idle_in_transaction;
+    out->waiting_lock = snap->n_waiting_lock;
+    out->usable = snapshot_usable_slots(snap);
+    out->longest_query_s = snap->longest_query_s;
+}
+
+static void
+bind_alert_change(sqlite3_stmt *stmt, const void *arg)
+{
+    const AlertChangeRow *c = arg;
+
+    store_bind_text(stmt, 1, c->target);
+    store_bind_text(stmt, 2, c->alert);
+    store_bind_text(stmt, 3, c->from_state);
+    store_bind_text(stmt, 4, c->to_state);
+    store_bind_text(stmt, 5, c->severity);
+    sqlite3_bind_double(stmt, 6, c->at);
+    store_bind_text(stmt, 7, c->summary);
+}
+
+int
+store_alert_change_add(Store *store, const AlertChangeRow *change, PmError *err)
+{
+    return run_write(store,
+                     "INSERT INTO alert_change (target, alert, from_state, to_state, severity, at, "
+                     "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     bind_alert_change, change, NULL, err);
 }
 
 int

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/snapshot.h"
 #include "util/compiler.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -23,7 +24,7 @@ typedef struct Store Store; /* opaque: owns the sqlite3 handle */
 /* The schema version this build writes. */
 enum
 {
-    STORE_SCHEMA_VERSION = 2
+    STORE_SCHEMA_VERSION = 3
 };
 
 /*
@@ -96,6 +97,23 @@ typedef struct
 } Sample;
 
 int store_sample_add(Store *store, const Sample *sample, PmError *err) PM_MUST_CHECK;
+
+/* The sample of a snapshot (strings point into it). */
+void store_sample_of(const Snapshot *snap, Sample *out);
+
+/* --- serve's alert states: one row per change (inactive, pending, firing) --- */
+
+typedef struct
+{
+    const char *target; /* the [target NAME] */
+    const char *alert;
+    const char *from_state, *to_state;
+    const char *severity;
+    double at;
+    const char *summary;
+} AlertChangeRow;
+
+int store_alert_change_add(Store *store, const AlertChangeRow *change, PmError *err) PM_MUST_CHECK;
 
 /*
  * The median of clients over the samples of target taken in [since, until),

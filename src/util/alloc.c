@@ -35,3 +35,9 @@ pm_xstrdup(const char *s)
 {
     return checked(strdup(s));
 }
+
+void *
+pm_xcalloc(size_t n, size_t size)
+{
+    return checked(calloc(n ? n : 1, size ? size : 1));
+}

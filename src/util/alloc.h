@@ -10,6 +10,7 @@
 
 void *pm_xmalloc(size_t size);
 void *pm_xrealloc(void *p, size_t size);
+void *pm_xcalloc(size_t n, size_t size); /* zeroed */
 char *pm_xstrdup(const char *s);
 
 #endif

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1563,4 +1566,261 @@ h_assert_first_line(HRun *r, const char *prefix)
     if (strncmp(r->out, prefix, strlen(prefix)) != 0)
         h_run_dump(r, prefix);
     assert_memory_equal(r->out, prefix, strlen(prefix));
+}
+
+/* --------------------------------------------------------------- daemons */
+
+#define H_MAX_DAEMONS 16
+static pid_t daemons[H_MAX_DAEMONS];
+
+static void
+daemons_cleanup(void)
+{
+    for (int i = 0; i < H_MAX_DAEMONS; i++)
+        if (daemons[i] > 0)
+        {
+            kill(-daemons[i], SIGKILL);
+            kill(daemons[i], SIGKILL);
+            waitpid(daemons[i], NULL, 0);
+            daemons[i] = 0;
+        }
+}
+
+static void
+daemon_forget(pid_t pid)
+{
+    for (int i = 0; i < H_MAX_DAEMONS; i++)
+        if (daemons[i] == pid)
+            daemons[i] = 0;
+}
+
+int
+h_daemon_start(HDaemon *d, const HCluster *c, const char *const *argv, const char *const *env)
+{
+    static bool registered;
+    static int seq;
+    Vec e = {0};
+    int fd, slot = -1;
+    pid_t pid;
+
+    memset(d, 0, sizeof(*d));
+    for (int i = 0; i < H_MAX_DAEMONS; i++)
+        if (daemons[i] == 0)
+            slot = i;
+    if (slot < 0)
+    {
+        hlog("too many daemons");
+        return -1;
+    }
+    if (snprintf(d->log, sizeof(d->log), "%s/daemon-%d-%d.log", h_tmproot(), (int) getpid(),
+                 ++seq) >= (int) sizeof(d->log))
+    {
+        hlog("temp dir path too long");
+        return -1;
+    }
+    fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+    {
+        hlog("could not create %s: %s", d->log, strerror(errno));
+        return -1;
+    }
+    env_inherit(&e, true);
+    env_put(&e, "LC_ALL=C");
+    if (c != NULL)
+    {
+        env_setf(&e, "PGHOST", c->host);
+        env_setf(&e, "PGPORT", c->port);
+        env_setf(&e, "PGUSER", c->user);
+        env_setf(&e, "PGDATABASE", "postgres");
+    }
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        env_put(&e, env[i]);
+    if (!registered)
+    {
+        atexit(daemons_cleanup);
+        registered = true;
+    }
+    pid = fork();
+    if (pid < 0)
+    {
+        hlog("could not fork: %s", strerror(errno));
+        close(fd);
+        vec_free(&e);
+        return -1;
+    }
+    if (pid == 0)
+    {
+        int null = open("/dev/null", O_RDONLY);
+
+        setpgid(0, 0);
+        dup2(null, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execve(argv[0], (char *const *) (uintptr_t) argv, e.v);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(fd);
+    vec_free(&e);
+    d->pid = pid;
+    daemons[slot] = pid;
+    return 0;
+}
+
+bool
+h_daemon_wait(HDaemon *d, double timeout_s)
+{
+    double until = h_now() + timeout_s;
+
+    if (d->pid <= 0)
+        return true;
+    for (;;)
+    {
+        int status;
+        pid_t done = waitpid(d->pid, &status, WNOHANG);
+
+        if (done == d->pid)
+        {
+            d->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            daemon_forget(d->pid);
+            kill(-d->pid, SIGKILL); /* whatever it left behind in its group */
+            d->pid = 0;
+            return true;
+        }
+        if (h_now() >= until)
+            return false;
+        sleep_ms(20);
+    }
+}
+
+void
+h_daemon_stop(HDaemon *d)
+{
+    if (d->pid <= 0)
+        return;
+    kill(d->pid, SIGCONT);
+    kill(d->pid, SIGTERM);
+    if (!h_daemon_wait(d, 10.0))
+    {
+        kill(-d->pid, SIGKILL);
+        kill(d->pid, SIGKILL);
+        h_daemon_wait(d, 10.0);
+    }
+}
+
+char *
+h_daemon_log(const HDaemon *d)
+{
+    char *text = h_read_file(d->log, NULL);
+
+    return text != NULL ? text : xstrdup("");
+}
+
+int
+h_free_port(void)
+{
+    static int next;
+
+    if (next == 0)
+        next = 57500 + (int) (getpid() % 250) * 2;
+    for (int tries = 0; tries < 500; tries++)
+    {
+        struct sockaddr_in a;
+        int port = next, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        next = next >= 57999 ? 57500 : next + 1;
+        if (fd < 0)
+            return -1;
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t) port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0)
+        {
+            close(fd);
+            return port;
+        }
+        close(fd);
+    }
+    return -1;
+}
+
+long
+h_http(const char *method, const char *url, const char *const *headers, const char *body,
+       char **out)
+{
+    const char *argv[64];
+    char *bodyfile = NULL;
+    size_t n = 0;
+    long status = 0;
+    HRun r;
+
+    argv[n++] = "/usr/bin/curl";
+    argv[n++] = "-s";
+    argv[n++] = "-k";
+    argv[n++] = "--max-time";
+    argv[n++] = "10";
+    argv[n++] = "-X";
+    argv[n++] = method;
+    argv[n++] = "-w";
+    argv[n++] = "\n%{http_code}";
+    for (size_t i = 0; headers != NULL && headers[i] != NULL && n < 50; i++)
+    {
+        argv[n++] = "-H";
+        argv[n++] = headers[i];
+    }
+    if (body != NULL)
+    {
+        static char arg[H_PATH_MAX + 2];
+
+        bodyfile = h_write_tmpfile("http-body", body);
+        if (bodyfile == NULL)
+            return 0;
+        snprintf(arg, sizeof(arg), "@%s", bodyfile);
+        argv[n++] = "--data-binary";
+        argv[n++] = arg;
+    }
+    argv[n++] = url;
+    argv[n] = NULL;
+    if (h_exec(&r, NULL, argv, NULL, 20.0) == 0 && r.out != NULL)
+    {
+        char *nl = strrchr(r.out, '\n');
+
+        if (nl != NULL)
+        {
+            status = strtol(nl + 1, NULL, 10);
+            *nl = '\0';
+        }
+        if (out != NULL)
+            *out = xstrdup(r.out);
+    }
+    else if (out != NULL)
+        *out = xstrdup("");
+    h_run_free(&r);
+    if (bodyfile != NULL)
+    {
+        unlink(bodyfile);
+        free(bodyfile);
+    }
+    return status;
+}
+
+bool
+h_wait_http(const char *url, const char *needle, double timeout_s)
+{
+    double until = h_now() + timeout_s;
+
+    for (;;)
+    {
+        char *body = NULL;
+        long status = h_http("GET", url, NULL, NULL, &body);
+        bool found = status == 200 && body != NULL && strstr(body, needle) != NULL;
+
+        free(body);
+        if (found)
+            return true;
+        if (h_now() >= until)
+            return false;
+        sleep_ms(50);
+    }
 }

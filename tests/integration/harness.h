@@ -261,6 +261,48 @@ void h_assert_header(HRun *r, const char *dbname, const char *host, const char *
 /* The first line of stdout starts with prefix (e.g. "PGMEDIC OK"). */
 void h_assert_first_line(HRun *r, const char *prefix);
 
+/* --------------------------------------------------------------- daemons */
+/*
+ * Long-running children (pgmedic serve, prometheus, alertmanager): their own
+ * process group, stdout and stderr into a log file, environment as h_exec.
+ * Every daemon still running at exit is killed (SIGKILL to its group).
+ */
+typedef struct
+{
+    pid_t pid;             /* 0 when not running */
+    char log[H_PATH_MAX];  /* where its output goes */
+    int status;            /* the exit status once reaped (h_daemon_wait) */
+} HDaemon;
+
+/* Starts argv; 0 or -1. */
+int h_daemon_start(HDaemon *d, const HCluster *c, const char *const *argv,
+                   const char *const *env);
+
+/* Waits up to timeout_s for it to exit; true (and d->status set) when it did. */
+bool h_daemon_wait(HDaemon *d, double timeout_s);
+
+/* SIGTERM, up to 10 s, then SIGKILL to the group; reaps it.  Safe when not running. */
+void h_daemon_stop(HDaemon *d);
+
+/* The daemon's log so far; caller frees; never NULL. */
+char *h_daemon_log(const HDaemon *d);
+
+/* A TCP port on 127.0.0.1 nothing listens on now, from H_DAEMON_PORTS. */
+#define H_DAEMON_PORTS "57500-57999"
+int h_free_port(void);
+
+/*
+ * One HTTP request with curl(1) (10 s deadline).  headers: NULL-terminated
+ * "Name: value" entries (may be NULL); body: sent as is (NULL: none).
+ * Returns the HTTP status (0 when no answer); *out (may be NULL) gets the
+ * body (caller frees).
+ */
+long h_http(const char *method, const char *url, const char *const *headers, const char *body,
+            char **out);
+
+/* Polls GET url every 50 ms until its body contains needle; true when it did in time. */
+bool h_wait_http(const char *url, const char *needle, double timeout_s);
+
 /* ------------------------------------------------------------ wall clock */
 
 double h_now(void); /* CLOCK_MONOTONIC seconds */
