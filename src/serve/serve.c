@@ -69,9 +69,14 @@ typedef struct
 typedef struct
 {
     char *name;
-    char *conninfo; /* to notice a changed target on reload */
+    char *conninfo; /* to notice a changed target on reload (with reserved_conninfo) */
+    char *reserved_conninfo;
     ConnSpec *spec;
+    ConnSpec *reserved_spec; /* NULL without reserved_conninfo */
+    bool in_reserved;        /* the job looks inside through a reserved slot */
+    Snapshot refused;        /* the probe that was refused for lack of slots */
     PgConn *conn; /* the one connection, kept between probes */
+    PgConn *reserved_conn; /* only while looking through a reserved slot */
     ProbeJob *job;
     Arena *job_arena;
     Snapshot job_snap;
@@ -350,7 +355,10 @@ watch_free(Server *srv, Watch *w)
 {
     watch_stop_job(w);
     pgconn_close(w->conn);
+    pgconn_close(w->reserved_conn);
     connspec_free(w->spec);
+    connspec_free(w->reserved_spec);
+    free(w->reserved_conninfo);
     result_release(srv, w->latest);
     free(w->name);
     free(w->conninfo);
@@ -372,8 +380,20 @@ watch_new(const Target *t, int64_t now, PmError *err)
         free(w);
         return NULL;
     }
+    if (t->reserved_conninfo[0] != '\0' &&
+        (w->reserved_spec = connspec_new(t->reserved_conninfo, NULL, NULL, NULL, NULL, err)) == NULL)
+    {
+        char msg[sizeof(err->message)];
+
+        snprintf(msg, sizeof(msg), "%s", err->message);
+        pm_error_set(err, "target \"%s\": reserved_conninfo: %s", t->name, msg);
+        connspec_free(w->spec);
+        free(w);
+        return NULL;
+    }
     w->name = pm_xstrdup(t->name);
     w->conninfo = pm_xstrdup(t->conninfo);
+    w->reserved_conninfo = pm_xstrdup(t->reserved_conninfo);
     w->due_ms = now;
     alerttrack_init(&w->tracker);
     return w;
@@ -409,7 +429,8 @@ sync_watches(Server *srv, const Config *conf, PmError *err)
         const Target *t = &conf->targets[i];
         Watch *w = find_watch(srv, t->name);
 
-        if (w != NULL && strcmp(w->conninfo, t->conninfo) == 0)
+        if (w != NULL && strcmp(w->conninfo, t->conninfo) == 0 &&
+            strcmp(w->reserved_conninfo, t->reserved_conninfo) == 0)
             next[i] = w;
         else if ((next[i] = watch_new(t, now, err)) == NULL)
         {
@@ -472,16 +493,25 @@ probe_options(const Config *conf)
     return po;
 }
 
+static ConnOptions
+conn_options(const Config *conf)
+{
+    ConnOptions co;
+
+    memset(&co, 0, sizeof(co));
+    co.connect_timeout_ms = conf->connect_timeout_ms;
+    co.query_timeout_ms = conf->query_timeout_ms;
+    co.read_only = true;
+    return co;
+}
+
 static void
 start_probe(Server *srv, Watch *w, int64_t now)
 {
-    ConnOptions co;
+    ConnOptions co = conn_options(&srv->conf);
     ProbeOptions po = probe_options(&srv->conf);
 
-    memset(&co, 0, sizeof(co));
-    co.connect_timeout_ms = srv->conf.connect_timeout_ms;
-    co.query_timeout_ms = srv->conf.query_timeout_ms;
-    co.read_only = true;
+    w->in_reserved = false;
     w->job_arena = arena_new();
     if (w->job_arena != NULL)
         w->job = probe_job_start(&w->conn, w->spec, &co, &po, w->job_arena, &w->job_snap);
@@ -694,8 +724,54 @@ step_probe(Server *srv, Watch *w)
         pthread_cond_broadcast(&srv->probed);
         pthread_mutex_unlock(&srv->lock);
     }
+    else if (st == PROBE_DONE && !w->in_reserved && w->reserved_spec != NULL &&
+             w->job_snap.failure == CONN_TOO_MANY_CLIENTS)
+    {
+        /*
+         * Ordinary logins are refused for lack of slots: look inside through
+         * reserved_conninfo, on a connection of its own closed right after,
+         * as the CLI does.  The snapshot then describes the full server.
+         */
+        ConnOptions co = conn_options(&srv->conf);
+        ProbeOptions po = probe_options(&srv->conf);
+
+        w->refused = w->job_snap;
+        probe_job_free(w->job);
+        w->in_reserved = true;
+        memset(&w->job_snap, 0, sizeof(w->job_snap));
+        w->job = probe_job_start(&w->reserved_conn, w->reserved_spec, &co, &po, w->job_arena,
+                                 &w->job_snap);
+        if (w->job == NULL)
+        {
+            w->job_snap = w->refused;
+            finish_probe(srv, w);
+        }
+        else
+            step_probe(srv, w); /* its first step says what to wait for */
+    }
     else if (st == PROBE_DONE)
+    {
+        if (w->in_reserved)
+        {
+            pgconn_close(w->reserved_conn);
+            w->reserved_conn = NULL;
+            if (w->job_snap.failure == CONN_OK)
+            {
+                w->job_snap.via_reserved_slot = true;
+                w->job_snap.refused_message = w->refused.failure_message;
+                w->job_snap.target = w->refused.target; /* still the target that refused */
+            }
+            else
+            {
+                slog("warning", w->name, "probe_failed",
+                     "could not look inside through reserved_conninfo either: %s",
+                     w->job_snap.failure_message ? w->job_snap.failure_message : "?");
+                w->job_snap = w->refused;
+            }
+            w->in_reserved = false;
+        }
         finish_probe(srv, w);
+    }
 }
 
 static void

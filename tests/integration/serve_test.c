@@ -218,15 +218,25 @@ wait_metric(const char *url, double want, double timeout_s, const char *name, co
 
         h_http("GET", url, NULL, NULL, &body);
         v = metric(body ? body : "", name, l1, l2, NULL);
-        free(body);
         if (v == want)
+        {
+            free(body);
             return true;
+        }
         if (h_now() >= until)
         {
-            fprintf(stderr, "serve_test: %s{%s,%s} is %g, not %g\n", name, l1, l2 ? l2 : "", v,
-                    want);
+            const char *line;
+
+            fprintf(stderr, "serve_test: %s{%s,%s} is %g, not %g; the target's series:\n", name,
+                    l1, l2 ? l2 : "", v, want);
+            for (line = body; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                if (strncmp(line, "pgmedic_", 8) == 0 && strstr(line, l1) != NULL &&
+                    strstr(line, l1) < strchr(line, '\n'))
+                    fprintf(stderr, "  %.*s\n", (int) strcspn(line, "\n"), line);
+            free(body);
             return false;
         }
+        free(body);
         usleep(50 * 1000);
     }
 }
@@ -401,6 +411,46 @@ test_serve_refuses_bad_config(void **state)
     free(conf);
 }
 
+/*
+ * All ordinary slots taken: the target's role is refused, and serve looks
+ * inside through reserved_conninfo (a superuser) on a connection it closes
+ * after each probe.
+ */
+static void
+test_serve_full_server_through_reserved_slot(void **state)
+{
+    HDaemon d;
+    int port = h_free_port(), dead = h_free_port();
+    char conf[H_PATH_MAX], metrics_url[128], extra[3 * H_PATH_MAX];
+    const char *const plain[] = {"CREATE ROLE plain LOGIN", NULL};
+    char *body = NULL;
+
+    (void) state;
+    assert_int_equal(h_sql(&b, plain[0]), 0);
+    /* 30 max_connections - 3 reserved = 27 ordinary slots. */
+    assert_int_equal(h_sessions_open_idle(&b, 27, "filler", false, NULL), 27);
+    snprintf(extra, sizeof(extra),
+             "[target full]\nconninfo = host=%s port=%s user=plain dbname=postgres\n"
+             "reserved_conninfo = host=%s port=%s user=postgres dbname=postgres\n",
+             b.host, b.port, b.host, b.port);
+    snprintf(conf, sizeof(conf), "%s/serve-full.ini", h_tmproot());
+    assert_non_null(write_config(conf, extra, dead, false));
+    start_serve(&d, conf, port, NULL);
+    snprintf(metrics_url, sizeof(metrics_url), "http://127.0.0.1:%d/metrics", port);
+    assert_true(wait_metric(metrics_url, 1, 15, "pgmedic_login_refused", "target=\"full\"", NULL));
+    h_http("GET", metrics_url, NULL, NULL, &body);
+    /* The inside view: the 27 fillers are there. */
+    assert_true(metric(body, "pgmedic_application_connections", "target=\"full\"",
+                       "application=\"filler\"", NULL) == 27);
+    free(body);
+    h_daemon_stop(&d);
+    assert_int_equal(d.status, 0);
+    /* The reserved connection is not kept between probes. */
+    assert_true(h_wait_sql(&b, "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name "
+                               "= 'pgmedic' AND pid <> pg_backend_pid()", 10.0));
+    (void) plain;
+}
+
 /* Percent-encodes s for a query string. */
 static void
 urlencode(const char *s, char *out, size_t size)
@@ -444,7 +494,7 @@ test_alertmanager_webhook_auto_fix(void **state)
     HDaemon serve, am;
     int port = h_free_port(), dead = h_free_port(), am_port = h_free_port();
     char conf[H_PATH_MAX], amconf[H_PATH_MAX], amdir[H_PATH_MAX], url[256], text[2048];
-    char listen_arg[64], config_arg[H_PATH_MAX + 20], storage_arg[H_PATH_MAX + 20];
+    char listen_arg[64], config_arg[H_PATH_MAX + 20], storage_arg[H_PATH_MAX + 20], extra[512];
     char *body = NULL, *log;
     const char *alert = "[{\"labels\":{\"alertname\":\"DatabaseHighConnections\",\"target\":\"a\","
                         "\"severity\":\"warning\"},\"annotations\":{\"summary\":\"leak test\"}}]";
@@ -458,18 +508,6 @@ test_alertmanager_webhook_auto_fix(void **state)
     assert_true(h_wait_sql(&a, "SELECT count(*) = 8 FROM pg_stat_activity WHERE application_name "
                                "= 'leaky-app' AND state = 'idle' AND now() - state_change > "
                                "interval '1.2 s'", 10.0));
-    snprintf(conf, sizeof(conf), "%s/serve-am.ini", h_tmproot());
-    assert_non_null(write_config(conf, "[thresholds]\nidle_connection = 1s\n"
-                                       "[policy]\nauto_fix = terminate-idle\n", dead, false));
-    start_serve(&serve, conf, port, NULL);
-
-    /* Without the token: 401, and nothing is done. */
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/alertmanager", port);
-    snprintf(text, sizeof(text), "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"x\","
-                                 "\"alerts\":%s}", alert);
-    assert_int_equal(h_http("POST", url, json, text, NULL), 401);
-    assert_true(h_wait_sql(&a, "SELECT count(*) = 8 FROM pg_stat_activity WHERE application_name "
-                               "= 'leaky-app'", 5.0));
 
     /* Alertmanager with a webhook receiver pointing at serve. */
     snprintf(amconf, sizeof(amconf), "%s/alertmanager.yml", h_tmproot());
@@ -505,7 +543,45 @@ test_alertmanager_webhook_auto_fix(void **state)
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/-/ready", am_port);
         start_tool(&am, argv, url);
     }
+
+    /* serve pushes its own alerts there too: "gone" fires at once. */
+    snprintf(conf, sizeof(conf), "%s/serve-am.ini", h_tmproot());
+    snprintf(extra, sizeof(extra),
+             "[thresholds]\nidle_connection = 1s\n"
+             "[policy]\nauto_fix = terminate-idle\n"
+             "[serve]\nalertmanager_url = http://127.0.0.1:%d\n"
+             "[alerts]\nconnection_failure_for = 0s\n", am_port);
+    assert_non_null(write_config(conf, extra, dead, false));
+    start_serve(&serve, conf, port, NULL);
+
+    /* Without the token: 401, and nothing is done. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/alertmanager", port);
+    snprintf(text, sizeof(text), "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"x\","
+                                 "\"alerts\":%s}", alert);
+    assert_int_equal(h_http("POST", url, json, text, NULL), 401);
+    assert_true(h_wait_sql(&a, "SELECT count(*) = 8 FROM pg_stat_activity WHERE application_name "
+                               "= 'leaky-app'", 5.0));
+
+    /* serve's own alert reached Alertmanager. */
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v2/alerts", am_port);
+    {
+        double until = h_now() + 30;
+        bool pushed = false;
+
+        while (!pushed && h_now() < until)
+        {
+            body = NULL;
+            h_http("GET", url, NULL, NULL, &body);
+            pushed = body != NULL && strstr(body, "\"alertname\":\"DatabaseConnectionFailure\"") &&
+                     strstr(body, "\"target\":\"gone\"");
+            free(body);
+            if (!pushed)
+                usleep(100 * 1000);
+        }
+        assert_true(pushed);
+    }
+
+    /* An alert posted to Alertmanager reaches serve through the webhook. */
     assert_int_equal(h_http("POST", url, json, alert, NULL), 200);
 
     /* The leak is cleared by the auto-fix, and verify passes. */
@@ -660,6 +736,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serve_refuses_bad_config),
         cmocka_unit_test_teardown(test_serve_fleet, close_sessions),
+        cmocka_unit_test_teardown(test_serve_full_server_through_reserved_slot, close_sessions),
         cmocka_unit_test_teardown(test_alertmanager_webhook_auto_fix, close_sessions),
         cmocka_unit_test_teardown(test_prometheus_scrapes_and_evaluates_rules, close_sessions),
     };
