@@ -26,6 +26,7 @@
 #include "util/clock.h"
 #include "util/jsonw.h"
 #include "util/log.h"
+#include "util/spawn.h"
 #include "util/parse.h"
 
 enum
@@ -1069,39 +1070,19 @@ fix_slow_log(FixRun *run)
 
 /* --- restart, reset-pool --- */
 
-/* Runs command through /bin/sh with a deadline; its exit status, or -1 on timeout. */
+/* Runs command through /bin/sh with a deadline, its output on ours; its exit status, -2 on timeout. */
 static int
 run_command(const char *command, int64_t timeout_ms)
 {
-    pid_t pid = fork();
-    int64_t deadline = pm_clock_ms() + timeout_ms;
-    int status;
+    SpawnOptions so;
+    SpawnResult res;
 
-    if (pid < 0)
+    memset(&so, 0, sizeof(so));
+    so.inherit_output = true;
+    so.timeout_ms = timeout_ms;
+    if (spawn_run(NULL, command, &so, NULL, &res) != 0)
         return -1;
-    if (pid == 0)
-    {
-        setpgid(0, 0);
-        execl("/bin/sh", "sh", "-c", command, (char *) NULL);
-        _exit(127);
-    }
-    for (;;)
-    {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        struct timespec ts = {0, 50 * 1000000L};
-
-        if (done == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (done < 0 && errno != EINTR)
-            return -1;
-        if (pm_clock_ms() > deadline)
-        {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -2;
-        }
-        nanosleep(&ts, NULL);
-    }
+    return res.timed_out ? -2 : res.status;
 }
 
 static int

@@ -41,6 +41,7 @@
 #include "util/clock.h"
 #include "util/jsonw.h"
 #include "util/log.h"
+#include "util/spawn.h"
 #include "util/parse.h"
 
 /* How long an [escalation] command may run. */
@@ -449,123 +450,36 @@ typedef struct
     char first_line[512];
 } CommandResult;
 
-/* Runs command with sh -c, input on its stdin (from an unlinked temp file), with a deadline. */
+/* Runs command with sh -c, input on its stdin, with a deadline; keeps its first line of output. */
 static void
 run_command(const char *command, const char *input, int64_t timeout_ms, CommandResult *res)
 {
-    char path[4096], out[4096];
-    const char *tmp = getenv("TMPDIR");
-    int fd, pipefd[2] = {-1, -1};
-    size_t len = strlen(input), done = 0, got = 0;
-    int64_t deadline = pm_clock_ms() + timeout_ms;
-    bool closed = false;
-    pid_t pid;
-    int status = 0;
+    StrBuf out = STRBUF_INIT;
+    SpawnOptions so;
+    SpawnResult sr;
 
     memset(res, 0, sizeof(*res));
-    res->status = -1;
-    snprintf(path, sizeof(path), "%s/pgmedic-page-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    fd = mkstemp(path);
-    if (fd < 0)
+    memset(&so, 0, sizeof(so));
+    so.input = input;
+    so.input_len = strlen(input);
+    so.merge_stderr = true;
+    so.max_output = 4096;
+    so.timeout_ms = timeout_ms;
+    if (spawn_run(NULL, command, &so, &out, &sr) != 0)
     {
-        snprintf(res->first_line, sizeof(res->first_line), "could not create a file: %s",
-                 strerror(errno));
-        return;
+        res->status = -1;
+        snprintf(res->first_line, sizeof(res->first_line), "%s", sr.error);
     }
-    unlink(path);
-    while (done < len)
+    else
     {
-        ssize_t n = write(fd, input + done, len - done);
+        const char *text = strbuf_ok(&out) ? strbuf_str(&out) : "";
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t) n;
+        res->status = sr.status;
+        res->timed_out = sr.timed_out;
+        snprintf(res->first_line, sizeof(res->first_line), "%.*s", (int) strcspn(text, "\r\n"),
+                 text);
     }
-    lseek(fd, 0, SEEK_SET);
-    if (pipe(pipefd) != 0)
-    {
-        close(fd);
-        snprintf(res->first_line, sizeof(res->first_line), "could not create a pipe: %s",
-                 strerror(errno));
-        return;
-    }
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-    {
-        close(fd);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        snprintf(res->first_line, sizeof(res->first_line), "could not fork: %s", strerror(errno));
-        return;
-    }
-    if (pid == 0)
-    {
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(fd, STDIN_FILENO);
-        dup2(pipefd[1], STDOUT_FILENO);
-        dup2(pipefd[1], STDERR_FILENO);
-        close(fd);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execl("/bin/sh", "sh", "-c", command, (char *) NULL);
-        _exit(127);
-    }
-    close(fd);
-    close(pipefd[1]);
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    for (;;)
-    {
-        ssize_t n;
-
-        if (pm_clock_ms() >= deadline)
-        {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            res->timed_out = true;
-            break;
-        }
-        if (!closed)
-        {
-            struct pollfd p = {pipefd[0], POLLIN, 0};
-
-            if (poll(&p, 1, 50) > 0)
-            {
-                n = read(pipefd[0], out + got, sizeof(out) - 1 - got);
-                if (n > 0)
-                    got += (size_t) n;
-                /* End of output, or enough of it: from now on only wait for the exit. */
-                if (n == 0 || got == sizeof(out) - 1)
-                    closed = true;
-            }
-        }
-        else
-        {
-            struct timespec ts = {0, 20 * 1000000L};
-
-            nanosleep(&ts, NULL);
-        }
-        if (waitpid(pid, &status, WNOHANG) == pid)
-        {
-            /* What is left, without waiting for grandchildren holding the pipe. */
-            while (!closed && got < sizeof(out) - 1)
-            {
-                n = read(pipefd[0], out + got, sizeof(out) - 1 - got);
-                if (n <= 0)
-                    break;
-                got += (size_t) n;
-            }
-            break;
-        }
-    }
-    close(pipefd[0]);
-    out[got] = '\0';
-    if (!res->timed_out)
-        res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    snprintf(res->first_line, sizeof(res->first_line), "%.*s", (int) strcspn(out, "\r\n"), out);
+    strbuf_free(&out);
 }
 
 static void

@@ -21,7 +21,8 @@
 static int
 input_fd(const SpawnOptions *opts, SpawnResult *res)
 {
-    char path[] = "/tmp/pgmedic-spawn-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
     size_t done = 0;
     int fd;
 
@@ -33,6 +34,7 @@ input_fd(const SpawnOptions *opts, SpawnResult *res)
                      strerror(errno));
         return fd;
     }
+    snprintf(path, sizeof(path), "%s/pgmedic-spawn-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0)
     {
@@ -127,8 +129,9 @@ spawn_run(const char *const *argv, const char *command, const SpawnOptions *opts
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         dup2(in, STDIN_FILENO);
-        dup2(pipefd[1], STDOUT_FILENO);
-        if (opts->merge_stderr)
+        if (!opts->inherit_output)
+            dup2(pipefd[1], STDOUT_FILENO);
+        if (opts->merge_stderr && !opts->inherit_output)
             dup2(pipefd[1], STDERR_FILENO);
         if (argv != NULL)
             execv(argv[0], (char *const *) (uintptr_t) argv);

@@ -2,8 +2,8 @@
  * spawn.h - run a child process under a deadline and keep what it printed.
  *
  * The child gets its own process group (a timeout kills the whole group),
- * stdin from `input` (or /dev/null), and stdout+stderr (or stdout only)
- * through a pipe.  Output past `max_output` bytes is drained and dropped, so
+ * stdin from `input` (or /dev/null; an unlinked file in $TMPDIR), and
+ * stdout+stderr (or stdout only, or neither) through a pipe.  Output past `max_output` bytes is drained and dropped, so
  * a chatty child never blocks and never grows our memory.
  */
 #ifndef PGMEDIC_UTIL_SPAWN_H
@@ -20,6 +20,7 @@ typedef struct
     const char *input;     /* written to the child's stdin; NULL: /dev/null */
     size_t input_len;
     bool merge_stderr;     /* capture stderr with stdout (else stderr is inherited) */
+    bool inherit_output;   /* leave stdout and stderr alone: nothing is captured */
     size_t max_output;     /* bytes kept (default 64 KiB when 0) */
     int64_t timeout_ms;    /* the whole run; the group gets SIGKILL after it */
 } SpawnOptions;

@@ -11,7 +11,7 @@ static void
 test_spawn_output_status_input(void **state)
 {
     const char *argv[] = {"/bin/sh", "-c", "cat; echo out; echo err >&2; exit 7", NULL};
-    SpawnOptions so = {"in\n", 3, true, 0, 5000};
+    SpawnOptions so = {.input = "in\n", .input_len = 3, .merge_stderr = true, .timeout_ms = 5000};
     StrBuf out = STRBUF_INIT;
     SpawnResult res;
 
@@ -26,7 +26,7 @@ test_spawn_output_status_input(void **state)
 static void
 test_spawn_timeout_kills_the_group(void **state)
 {
-    SpawnOptions so = {NULL, 0, true, 0, 300};
+    SpawnOptions so = {.merge_stderr = true, .timeout_ms = 300};
     StrBuf out = STRBUF_INIT;
     SpawnResult res;
     double t0 = pm_clock_s();
@@ -45,7 +45,7 @@ static void
 test_spawn_truncates_and_reports_missing_program(void **state)
 {
     const char *missing[] = {"/nonexistent/pgmedic-x", NULL};
-    SpawnOptions so = {NULL, 0, false, 1000, 5000};
+    SpawnOptions so = {.max_output = 1000, .timeout_ms = 5000};
     StrBuf out = STRBUF_INIT;
     SpawnResult res;
 
