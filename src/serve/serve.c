@@ -213,7 +213,14 @@ is_fix_action(const char *name, size_t len)
     return false;
 }
 
-/* The first line of a file, trimmed; NULL with *err. */
+/*
+ * The first line of a file, trimmed; NULL with *err.  The token lets its
+ * holder make serve act (the webhook runs fix --apply under [policy]
+ * auto_fix), so a file that any local user may read (or replace) is
+ * refused, not merely warned about; a group may be trusted, so a file its
+ * group can read only gets a warning.  The mode is taken from the open
+ * file (fstat), so it is the file actually read.
+ */
 static char *
 read_token(const char *path, PmError *err)
 {
@@ -227,9 +234,27 @@ read_token(const char *path, PmError *err)
         pm_error_set(err, "could not open token_file \"%s\": %s", path, strerror(errno));
         return NULL;
     }
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0)
+    if (fstat(fileno(f), &st) != 0)
+    {
+        pm_error_set(err, "could not read token_file \"%s\": %s", path, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    if ((st.st_mode & 0007) != 0)
+    {
+        pm_error_set(err,
+                     "cannot use token_file \"%s\": other users may %s it (mode %04o); "
+                     "chmod 600 it",
+                     path, (st.st_mode & 0004) != 0 ? "read" : "change",
+                     (unsigned int) (st.st_mode & 07777));
+        fclose(f);
+        return NULL;
+    }
+    if ((st.st_mode & 0070) != 0)
         slog("warning", NULL, "token_file",
-             "token_file \"%s\" is readable by others; chmod 600 it", path);
+             "token_file \"%s\" is accessible to its group (mode %04o); chmod 600 it unless "
+             "every member may make serve act",
+             path, (unsigned int) (st.st_mode & 07777));
     if (fgets(buf, sizeof(buf), f) == NULL)
         buf[0] = '\0';
     fclose(f);
@@ -428,11 +453,17 @@ sync_watches(Server *srv, const Config *conf, PmError *err)
     {
         const Target *t = &conf->targets[i];
         Watch *w = find_watch(srv, t->name);
+        /*
+         * New targets start spread over one interval: 200 targets due at the
+         * same moment would queue on the servers' CPUs every round.
+         */
+        int64_t start = now + (int64_t) ((double) conf->interval_ms * (double) i /
+                                         (double) conf->n_targets);
 
         if (w != NULL && strcmp(w->conninfo, t->conninfo) == 0 &&
             strcmp(w->reserved_conninfo, t->reserved_conninfo) == 0)
             next[i] = w;
-        else if ((next[i] = watch_new(t, now, err)) == NULL)
+        else if ((next[i] = watch_new(t, start, err)) == NULL)
         {
             size_t j;
 
@@ -656,7 +687,10 @@ finish_probe(Server *srv, Watch *w)
     r->refs = 1;
     r->arena = w->job_arena;
     r->snap = w->job_snap;
-    r->probe_seconds = (double) (pm_clock_ms() - w->job_started_ms) / 1000.0;
+    /* The probe's own measure (µs); the job's start covers a reserved-slot retry too. */
+    r->probe_seconds = w->in_reserved || r->snap.probe_s <= 0
+                           ? (double) (pm_clock_ms() - w->job_started_ms) / 1000.0
+                           : r->snap.probe_s;
     probe_job_free(w->job);
     w->job = NULL;
     w->job_arena = NULL;
