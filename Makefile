@@ -166,3 +166,110 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- fuzzing and allocation-failure tests (tests/fuzz/README.md) ---------------
+#
+#   make fuzz           every tests/fuzz/NAME_fuzz.c built with clang, libFuzzer and
+#                       ASan+UBSan into build-fuzz/, each run FUZZ_TIME seconds
+#                       (FUZZ_TARGETS="conf http" runs only those)
+#   make fuzz-regress   the same builds replaying the seeds and regression inputs once
+# make check replays them as well, built with $(CC) (tests/unit/fuzz/*_regress_test.c).
+
+FUZZ_TIME    ?= 60
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_NAMES    = $(patsubst tests/fuzz/%_fuzz.c,%,$(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_MAKE     = $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SANITIZE=1 WERROR=0 \
+                CFLAGS="-O1 -g -fsanitize=fuzzer-no-link"
+
+.PHONY: fuzz fuzz-build fuzz-regress
+
+fuzz:
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@$(FUZZ_MAKE) fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-regress:
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@$(FUZZ_MAKE) fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_fuzz)
+
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard tests/fuzz/*.h) $(BUILD)/libpgmedic.a $(LAZY_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $<"
+	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/libpgmedic.a $(LDFLAGS) $(LIBS) -o $@
+
+# A regression test #includes its target.
+$(FUZZ_NAMES:%=$(BUILD)/tests/unit/fuzz/%_regress_test): $(BUILD)/tests/unit/fuzz/%_regress_test: \
+    tests/fuzz/%_fuzz.c $(wildcard tests/fuzz/*.h) tests/unit/fuzz/regress.h
+
+# Allocation-failure tests wrap the allocator to fail its Nth call (failalloc.h).
+ALLOC_TEST_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*/alloc*_test.c))
+$(ALLOC_TEST_BINS): LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+                               -Wl,--wrap=strdup,--wrap=strndup
+$(ALLOC_TEST_BINS): tests/unit/fuzz/failalloc.h
+
+# --- install (issue 9) ----------------------------------------------------------
+#
+#   make install     [PREFIX=/usr/local] [DESTDIR=]: the binary, pgmedic(1), the bash
+#                    completion, the systemd unit (ExecStart pointed at BINDIR) and the
+#                    docs with the example configuration.  Nothing under /etc: copy
+#                    DOCDIR/pgmedic.ini.example to /etc/pgmedic/pgmedic.ini yourself.
+#   make uninstall   removes exactly those files.
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/pgmedic
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+INSTALL_DOCS = README.md docs/pgmedic.ini.example docs/alerts.md docs/grafana-dashboard.json \
+               $(firstword $(wildcard SECURITY.md docs/SECURITY.md))
+
+.PHONY: install uninstall
+
+install: $(BUILD)/pgmedic
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(BASHCOMPDIR)' \
+	    '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)'
+	install -m 755 $(BUILD)/pgmedic '$(DESTDIR)$(BINDIR)/pgmedic'
+	sed 's|PREFIX/|$(PREFIX)/|g' docs/pgmedic.1 > '$(DESTDIR)$(MANDIR)/man1/pgmedic.1'
+	chmod 644 '$(DESTDIR)$(MANDIR)/man1/pgmedic.1'
+	install -m 644 docs/pgmedic.bash-completion '$(DESTDIR)$(BASHCOMPDIR)/pgmedic'
+	sed 's|^ExecStart=/usr/local/bin/pgmedic |ExecStart=$(BINDIR)/pgmedic |' docs/pgmedic.service \
+	    > '$(DESTDIR)$(UNITDIR)/pgmedic.service'
+	chmod 644 '$(DESTDIR)$(UNITDIR)/pgmedic.service'
+	install -m 644 $(INSTALL_DOCS) '$(DESTDIR)$(DOCDIR)/'
+
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/pgmedic' '$(DESTDIR)$(MANDIR)/man1/pgmedic.1' \
+	    '$(DESTDIR)$(BASHCOMPDIR)/pgmedic' '$(DESTDIR)$(UNITDIR)/pgmedic.service' \
+	    $(foreach f,$(notdir $(INSTALL_DOCS)) SECURITY.md,'$(DESTDIR)$(DOCDIR)/$(f)')
+	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+
+# --- valgrind, load and soak (issue 8; docs/TORTURE.md) -------------------------
+#
+#   make valgrind    the unit and integration suites, every test binary and every
+#                    pgmedic process under valgrind --leak-check=full
+#                    --errors-for-leak-kinds=definite --error-exitcode=99
+#                    (tests/valgrind.sh; a -O1 -g build in build-valgrind; ~12 min)
+#   make torture     before a release: make valgrind, then serve under 50 concurrent
+#                    scrapers for 60 s and a soak of 10,000 probe cycles, against a
+#                    -O2 -g build in build-g (tests/torture.sh; ~20 min)
+
+.PHONY: valgrind torture
+
+valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=build-valgrind CFLAGS="-O1 -g" tests
+	@tests/valgrind.sh build-valgrind
+
+$(BUILD)/tests/load/scrape: tests/load/scrape.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $< -pthread -o $@
+
+torture: deps
+	@$(MAKE) --no-print-directory BUILD=build-valgrind CFLAGS="-O1 -g" tests
+	@$(MAKE) --no-print-directory BUILD=build-g build-g/pgmedic build-g/tests/load/scrape
+	@tests/torture.sh build-valgrind build-g

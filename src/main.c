@@ -24,9 +24,11 @@ static const Command commands[] = {
     {"verify", cmd_verify, "tick the recovery checklist (runbook §8); exit 0 only when recovered"},
     {"audit", cmd_audit, "list what fix did, newest first (the audit log)"},
     {"incident", cmd_incident, "open, acknowledge and resolve incidents; write their report"},
+    {"maintain", cmd_maintain, "plan VACUUM/ANALYZE/REINDEX from statistics, run it in a window"},
     {"snapshot", cmd_snapshot, "print the raw snapshot as JSON (replay with --from)"},
     {"serve", cmd_serve, "watch a fleet: Prometheus /metrics, Alertmanager webhook, alert push"},
     {"rules", cmd_rules, "print Prometheus alerting rules for pgmedic serve's metrics"},
+    {"top", cmd_top, "a live full-screen view: sessions, lock trees, findings; guarded kill keys"},
 };
 
 /* The command run when none is named. */
@@ -52,6 +54,7 @@ cmd_print_main_help(void)
            "  -v, --verbose  more messages on stderr (twice for debug)\n"
            "  -q, --quiet    only errors on stderr\n"
            "  --help         show this help (\"pgmedic COMMAND --help\" for a command's)\n"
+           "  --help-config  print every configuration key with its default, then exit\n"
            "  --version      output version information, then exit\n"
            "\nExit status (Nagios): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN or usage error.\n"
            "\nExamples:\n"
@@ -74,6 +77,12 @@ main(int argc, char **argv)
                       strcmp(argv[1], "help") == 0))
     {
         cmd_print_main_help();
+        return EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--help-config") == 0)
+    {
+        /* Every configuration key with its default, as an INI file. */
+        conf_print_keys(stdout);
         return EXIT_OK;
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))

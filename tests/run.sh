@@ -8,7 +8,10 @@
 # each with a deadline of $PGMEDIC_TEST_TIMEOUT seconds (default 900).
 # Integration tests get a private cluster root (PGMEDIC_TEST_TMP), stopped and
 # removed on exit, the source directory (PGMEDIC_SRCDIR) and the binary under
-# test (PGMEDIC_BIN).
+# test (PGMEDIC_BIN: BUILD_DIR/pgmedic, or $PGMEDIC_TEST_BIN when set).
+# For tests/valgrind.sh: $PGMEDIC_TEST_WRAPPER (when set) is put before each
+# test binary, and $PGMEDIC_TEST_ONLY (an extended regex, when set) runs only
+# the binaries whose name (integration/serve_test) matches.
 # Sums cmocka's "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)" lines;
 # a binary that crashes or prints no summary counts as one failure.  Ends
 # with exactly one line "N passed, N failed"; exits 1 when anything failed.
@@ -47,7 +50,7 @@ export PGMEDIC_TEST_TMP=$tmp
 export HOME=$tmp/home
 mkdir -p "$HOME"
 export PGMEDIC_SRCDIR=$srcdir
-export PGMEDIC_BIN=$build/pgmedic
+export PGMEDIC_BIN=${PGMEDIC_TEST_BIN:-$build/pgmedic}
 
 passed=0
 failed=0
@@ -105,9 +108,11 @@ run_dir() {
     for bin in "${bins[@]+"${bins[@]}"}"; do
         any=1
         name=$kind/${bin#"$build/tests/$kind/"}
+        [ -z "${PGMEDIC_TEST_ONLY:-}" ] || [[ $name =~ $PGMEDIC_TEST_ONLY ]] || continue
         printf '\n==== %s\n' "$name"
         log=$tmp/${name//\//_}.log
-        (cd "$srcdir" && timeout -k 10 "${PGMEDIC_TEST_TIMEOUT:-900}" "$bin") 2>&1 | tee "$log"
+        (cd "$srcdir" && timeout -k 10 "${PGMEDIC_TEST_TIMEOUT:-900}" \
+            ${PGMEDIC_TEST_WRAPPER:+"$PGMEDIC_TEST_WRAPPER"} "$bin") 2>&1 | tee "$log"
         rc=${PIPESTATUS[0]}
         [ "$rc" -eq 124 ] && printf '[  ERROR   ] %s timed out\n' "$name" | tee -a "$log"
         tally "$log" "$rc" "$name"

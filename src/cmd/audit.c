@@ -14,6 +14,7 @@
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/utf8.h"
 
 enum
 {
@@ -127,7 +128,13 @@ summarize(StrBuf *out, const char *result)
         const char *item = json_string_value(json_object_get(e, "item"));
 
         if (o && strncmp(o, "signalled", 9) != 0 && strncmp(o, "done", 4) != 0)
-            strbuf_printf(out, "        %s: %s\n", item ? item : "?", o);
+        {
+            strbuf_append(out, "        ");
+            pm_utf8_append_printable(out, item ? item : "?", 0);
+            strbuf_append(out, ": ");
+            pm_utf8_append_printable(out, o, 0);
+            strbuf_append_char(out, '\n');
+        }
     }
     json_decref(v);
 }
@@ -164,10 +171,24 @@ print_row(const AuditRow *row, void *arg)
         jsonw_object_end(w);
         return 0;
     }
-    strbuf_printf(p->out, "#%-4lld %s  %-10s %s %s\n", (long long) row->id, started,
-                  unfinished ? "UNFINISHED" : row->status, row->action, row->options);
-    strbuf_printf(p->out, "      on %s, by %s as database role %s\n", row->target, row->os_user,
-                  row->db_role[0] ? row->db_role : "?");
+    /*
+     * Security fix (issue 8): the options hold table names (as triage printed
+     * them, from the server) and the role and errors come from the server:
+     * written for the terminal, without control characters (an escape
+     * sequence in a table name reached it).  The JSON keeps them exact.
+     */
+    strbuf_printf(p->out, "#%-4lld %s  %-10s ", (long long) row->id, started,
+                  unfinished ? "UNFINISHED" : row->status);
+    pm_utf8_append_printable(p->out, row->action, 0);
+    strbuf_append_char(p->out, ' ');
+    pm_utf8_append_printable(p->out, row->options, 0);
+    strbuf_append(p->out, "\n      on ");
+    pm_utf8_append_printable(p->out, row->target, 0);
+    strbuf_append(p->out, ", by ");
+    pm_utf8_append_printable(p->out, row->os_user, 0);
+    strbuf_append(p->out, " as database role ");
+    pm_utf8_append_printable(p->out, row->db_role[0] ? row->db_role : "?", 0);
+    strbuf_append_char(p->out, '\n');
     if (unfinished)
         strbuf_append(p->out, "      started and never completed: pgmedic stopped while "
                               "acting; check the server by hand\n");
@@ -176,7 +197,11 @@ print_row(const AuditRow *row, void *arg)
         strbuf_printf(p->out, "      finished %s: ", finished);
         summarize(p->out, row->result);
         if (row->error[0])
-            strbuf_printf(p->out, "      error: %s\n", row->error);
+        {
+            strbuf_append(p->out, "      error: ");
+            pm_utf8_append_printable(p->out, row->error, 0);
+            strbuf_append_char(p->out, '\n');
+        }
     }
     return 0;
 }

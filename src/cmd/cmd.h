@@ -178,6 +178,8 @@ int cmd_audit(int argc, char **argv);
 int cmd_incident(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_maintain(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Prints the top-level help. */
 void cmd_print_main_help(void);

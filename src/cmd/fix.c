@@ -28,6 +28,7 @@
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/parse.h"
+#include "util/utf8.h"
 
 enum
 {
@@ -316,33 +317,72 @@ connect_to_act(FixRun *run, int64_t query_timeout_ms, int64_t lock_timeout_ms)
     conn = pgconn_open(run->ctx->spec, &opts, &attempt);
     if (conn == NULL)
         pm_log_error("could not connect to %s: %s", attempt.label, attempt.message);
+    else
+    {
+        PmError err;
+
+        if (act_match_encoding(conn, &err) != 0)
+        {
+            pm_log_pm_error(&err);
+            pgconn_close(conn);
+            conn = NULL;
+        }
+    }
     return conn;
+}
+
+/*
+ * Security fix (issue 8): server text on the terminal.  Role names, query
+ * texts and table names come from the server as any database user wrote
+ * them, and fix printed them raw: an escape sequence in a query text or a
+ * table name reached the operator's terminal.  Control characters become
+ * spaces and invalid UTF-8 '?' (pm_utf8_append_printable; render/findings.c
+ * cleans triage's output the same way).  What runs, and what the audit log
+ * keeps, is unchanged.
+ */
+static const char *
+clean(StrBuf *buf, const char *s, size_t max)
+{
+    strbuf_reset(buf);
+    pm_utf8_append_printable(buf, s, max);
+    return strbuf_ok(buf) ? strbuf_str(buf) : "?";
+}
+
+/* "  STATEMENT: OUTCOME" (or "  STATEMENT;" without one), cleaned for the terminal. */
+static void
+print_statement(const char *statement, const char *outcome)
+{
+    StrBuf a = STRBUF_INIT, b = STRBUF_INIT;
+
+    if (outcome != NULL)
+        printf("  %s: %s\n", clean(&a, statement, 0), clean(&b, outcome, 0));
+    else
+        printf("  %s;\n", clean(&a, statement, 0));
+    strbuf_free(&a);
+    strbuf_free(&b);
 }
 
 static void
 print_session(const PlannedSignal *p)
 {
     const Session *s = p->session;
+    StrBuf user = STRBUF_INIT, app = STRBUF_INIT, client = STRBUF_INIT, query = STRBUF_INIT;
     char age[32];
 
     format_age(p->age_s, age, sizeof(age));
-    printf("  pid %-7d %-12s %-18s %-15s %-24s %-10s", (int) s->pid, s->user ? s->user : "",
-           s->application && s->application[0] ? s->application : "-",
-           s->client ? s->client : "", s->state ? s->state : "", age);
+    printf("  pid %-7d %-12s %-18s %-15s %-24s %-10s", (int) s->pid, clean(&user, s->user, 0),
+           s->application && s->application[0] ? clean(&app, s->application, 0) : "-",
+           clean(&client, s->client, 0), s->state ? s->state : "", age);
     if (p->blocked > 0)
         printf(" blocks %lld", (long long) p->blocked);
+    /* One line: the query's first 60 bytes, newlines flattened (to spaces, by clean). */
     if (s->query)
-    {
-        /* One line: the query's start, newlines flattened. */
-        char q[61];
-        size_t i;
-
-        for (i = 0; i < sizeof(q) - 1 && s->query[i]; i++)
-            q[i] = (s->query[i] == '\n' || s->query[i] == '\t') ? ' ' : s->query[i];
-        q[i] = '\0';
-        printf("  %s", q);
-    }
+        printf("  %s", clean(&query, s->query, 60));
     printf("\n");
+    strbuf_free(&user);
+    strbuf_free(&app);
+    strbuf_free(&client);
+    strbuf_free(&query);
 }
 
 /* --- session actions --- */
@@ -706,6 +746,20 @@ index_name_for(Arena *arena, const char *table, const char *const *cols, size_t 
     return out;
 }
 
+/* s as a double-quoted SQL identifier, for to_regclass(). */
+static void
+append_quoted_ident(StrBuf *buf, const char *s)
+{
+    strbuf_append_char(buf, '"');
+    for (; *s; s++)
+    {
+        if (*s == '"')
+            strbuf_append_char(buf, '"');
+        strbuf_append_char(buf, *s);
+    }
+    strbuf_append_char(buf, '"');
+}
+
 /* The tables an analyze/vacuum without arguments treats: from the snapshot. */
 static size_t
 tables_needing(const Snapshot *snap, const Thresholds *th, bool vacuum, const char **names,
@@ -729,10 +783,20 @@ tables_needing(const Snapshot *snap, const Thresholds *th, bool vacuum, const ch
                      t->last_analyze_age_s < 0);
         if (needs)
         {
-            char buf[512];
+            StrBuf buf = STRBUF_INIT;
 
-            snprintf(buf, sizeof(buf), "%s.%s", t->schema, t->name);
-            names[n] = arena_strdup(arena, buf);
+            /*
+             * Security fix (issue 8): the name goes to to_regclass(), which
+             * reads SQL identifier syntax, so each part is double-quoted
+             * ("" for a quote).  Unquoted, a table "Orders" resolved to
+             * orders (another table, or none), and a name holding a dot or
+             * a quote failed or named something else.
+             */
+            append_quoted_ident(&buf, t->schema ? t->schema : "public");
+            strbuf_append_char(&buf, '.');
+            append_quoted_ident(&buf, t->name ? t->name : "");
+            names[n] = strbuf_ok(&buf) ? arena_strdup(arena, strbuf_str(&buf)) : NULL;
+            strbuf_free(&buf);
             if (names[n] != NULL)
                 n++;
         }
@@ -837,7 +901,7 @@ fix_tables(FixRun *run, const char *action)
     printf("%s (lock_timeout %.1fs, statement_timeout %.0fs):\n", o->apply ? "will run" : "would run",
            (double) lock_timeout / 1000.0, (double) timeout / 1000.0);
     for (i = 0; i < n_statements; i++)
-        printf("  %s;\n", statements[i]);
+        print_statement(statements[i], NULL);
     if (!o->apply)
     {
         printf("dry run: nothing was done; add --apply to run %s\n",
@@ -877,6 +941,38 @@ fix_tables(FixRun *run, const char *action)
         Progress progress = {NULL, 0, NULL, false};
         int ran;
 
+        /*
+         * Issue 8 (a restart during fix --apply): an index of this name from
+         * an earlier run.  Valid: it was built, and is not built twice.
+         * INVALID: an interrupted build (or one still running) left it; the
+         * CREATE would fail on the name and the failure path below would then
+         * drop an index this run did not create, so nothing is done and the
+         * way out is named.
+         */
+        if (is_index)
+        {
+            int state = act_index_state(conn, index_schemas[i], index_names[i], &err);
+            const char *qs = act_quote_ident(conn, run->arena, index_schemas[i]);
+            const char *qn = act_quote_ident(conn, run->arena, index_names[i]);
+
+            if (state == 1 || state == 0)
+            {
+                if (state == 1)
+                    snprintf(outcome, sizeof(outcome),
+                             "skipped: an index named %s.%s already exists and is valid", qs,
+                             qn);
+                else
+                    snprintf(outcome, sizeof(outcome),
+                             "failed: an INVALID index %s.%s exists, left by an interrupted "
+                             "build (or one still running); drop it with DROP INDEX "
+                             "CONCURRENTLY %s.%s and run this again",
+                             qs, qn, qs, qn);
+                print_statement(statements[i], outcome);
+                record(run, statements[i], outcome);
+                continue;
+            }
+        }
+
         /* On a terminal, an index build shows pg_stat_progress_create_index. */
         if (is_index && isatty(STDERR_FILENO))
         {
@@ -898,9 +994,24 @@ fix_tables(FixRun *run, const char *action)
             snprintf(outcome, sizeof(outcome), "done in %.1fs", pm_clock_s() - started);
         else
         {
+            int state;
+
             snprintf(outcome, sizeof(outcome), "failed: %s", err.message);
+            state = is_index ? act_index_state(conn, index_schemas[i], index_names[i], &err) : -2;
+            if (state == -1)
+            {
+                /*
+                 * Issue 8: the connection was lost mid-build (a restart): the
+                 * INVALID index the build may have left cannot be looked for.
+                 */
+                snprintf(outcome + strlen(outcome), sizeof(outcome) - strlen(outcome),
+                         "; an INVALID index %s.%s may be left: if it exists, drop it with "
+                         "DROP INDEX CONCURRENTLY",
+                         act_quote_ident(conn, run->arena, index_schemas[i]),
+                         act_quote_ident(conn, run->arena, index_names[i]));
+            }
             /* A failed concurrent build leaves an INVALID index: remove it. */
-            if (is_index && act_index_state(conn, index_schemas[i], index_names[i], &err) == 0)
+            if (state == 0)
             {
                 StrBuf drop = STRBUF_INIT;
                 PmError derr;
@@ -924,7 +1035,7 @@ fix_tables(FixRun *run, const char *action)
                 strbuf_free(&drop);
             }
         }
-        printf("  %s: %s\n", statements[i], outcome);
+        print_statement(statements[i], outcome);
         record(run, statements[i], outcome);
     }
     pgconn_close(conn);
@@ -1054,7 +1165,9 @@ fix_slow_log(FixRun *run)
         printf("  %s\n", outcome);
         if (err.sqlstate[0] && strcmp(err.sqlstate, "42501") == 0)
             pm_log_hint("ALTER SYSTEM needs a superuser, or on 15+: GRANT ALTER SYSTEM ON "
-                        "PARAMETER log_min_duration_statement TO %s.",
+                        "PARAMETER log_min_duration_statement TO %s; and to apply it: GRANT "
+                        "EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO %s.",
+                        run->snap.role ? run->snap.role : "this role",
                         run->snap.role ? run->snap.role : "this role");
         record(run, "log_min_duration_statement", outcome);
         pgconn_close(conn);

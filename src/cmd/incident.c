@@ -15,6 +15,7 @@
  * to its timeline by themselves (incident_hook.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,31 +348,6 @@ typedef struct
     int n;
 } ListState;
 
-static void
-json_incident(JsonW *w, const Incident *inc)
-{
-    char t[40];
-
-    jsonw_object_begin(w);
-    jsonw_kv_int(w, "id", inc->id);
-    jsonw_kv_string(w, "target", inc->target);
-    jsonw_kv_string(w, "alert", inc->alert);
-    jsonw_kv_string(w, "title", inc->title);
-    jsonw_kv_string(w, "severity", inc->severity);
-    jsonw_kv_string(w, "status", render_incident_status(inc));
-    pm_format_iso8601(inc->opened_at, t, sizeof(t));
-    jsonw_kv_string(w, "opened_at", t);
-    if (inc->acked_at > 0)
-        pm_format_iso8601(inc->acked_at, t, sizeof(t));
-    jsonw_kv_string(w, "acked_at", inc->acked_at > 0 ? t : NULL);
-    jsonw_kv_string(w, "acked_by", inc->acked_by);
-    if (inc->resolved_at > 0)
-        pm_format_iso8601(inc->resolved_at, t, sizeof(t));
-    jsonw_kv_string(w, "resolved_at", inc->resolved_at > 0 ? t : NULL);
-    jsonw_kv_string(w, "root_cause", inc->root_cause);
-    jsonw_object_end(w);
-}
-
 static int
 list_one(const Incident *inc, void *arg)
 {
@@ -379,7 +355,7 @@ list_one(const Incident *inc, void *arg)
 
     s->n++;
     if (s->w != NULL)
-        json_incident(s->w, inc);
+        render_incident_object(s->w, inc, s->now);
     else
         render_incident_list_line(s->out, inc, s->now);
     return 0;
@@ -681,13 +657,31 @@ write_file(const char *dir, const char *name, const StrBuf *buf, char *path, siz
     char tmp[4200];
     FILE *f;
     bool ok;
+    int fd;
 
     snprintf(path, size, "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
+    /*
+     * Security fix (issue 8): the temporary name is predictable, and
+     * fopen(tmp, "w") followed a symlink planted there, so with --output in
+     * a directory others may write (/tmp, where fs.protected_symlinks is
+     * off) pgmedic, often root, overwrote any file it pointed to.  A stale
+     * tmp is removed, and the new one must be created here (O_EXCL, which
+     * follows no symlink); rename() then replaces path itself, never what a
+     * symlink at path points to.  The mode is still the umask's.
+     */
+    if (unlink(tmp) != 0 && errno != ENOENT)
+    {
+        pm_log_error("could not remove file \"%s\": %s", tmp, strerror(errno));
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL)
     {
         pm_log_error("could not write file \"%s\": %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     ok = fwrite(strbuf_str(buf), 1, buf->len, f) == buf->len;

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
 #include "util/parse.h"
 
 typedef enum
@@ -82,6 +81,11 @@ static const ConfKey keys[] = {
     {"serve", "max_body", KEY_INT, C(serve.max_body), "1048576", 1024, 64 * 1048576LL},
     {"serve", "probe_wait", KEY_DURATION, C(serve.probe_wait_ms), "15s", 100, 3600 * 1000},
 
+    {"maintenance", "window", KEY_STRING, C(maintenance.window), "", 0, 0},
+    {"maintenance", "freeze_age_ratio", KEY_RATIO, C(maintenance.freeze_age_ratio), "50%", 1, 100},
+    {"maintenance", "index_bloat_ratio", KEY_RATIO, C(maintenance.index_bloat_ratio), "40%", 1,
+     100},
+
     {"policy", "auto_fix", KEY_STRING, C(serve.auto_fix), "", 0, 0},
 
     {"alerts", "connection_failure_for", KEY_DURATION, C(serve.for_ms[0]), "1min", 0, DAY_MS},
@@ -108,8 +112,14 @@ key_assign(const ConfKey *key, void *base, const char *value, PmError *err)
     case KEY_STRING:
     {
         char **slot = (char **) (void *) field;
-        char *copy = pm_xstrdup(value);
+        /* Not pm_xstrdup(): a file or --set that cannot be stored is an error, not an exit. */
+        char *copy = strdup(value);
 
+        if (copy == NULL)
+        {
+            pm_error_set(err, "out of memory");
+            return -1;
+        }
         free(*slot);
         *slot = copy;
         return 0;
@@ -166,7 +176,10 @@ key_find(const char *section, const char *name)
     return NULL;
 }
 
-static void
+static void free_strings(void *base, bool target);
+
+/* -1 when out of memory (strings already set stay set: free_strings() frees them). */
+static int
 apply_defaults(void *base, bool target)
 {
     size_t i;
@@ -179,32 +192,49 @@ apply_defaults(void *base, bool target)
             continue;
         if (key_assign(&keys[i], base, keys[i].default_value, &err) != 0)
         {
+            if (keys[i].type == KEY_STRING)
+                return -1; /* only a copy can fail: out of memory */
             /* A bad default is a programming error, caught by the unit tests. */
             fprintf(stderr, "pgmedic: error: invalid default for \"%s\": %s\n", keys[i].key,
                     err.message);
             abort();
         }
     }
+    return 0;
 }
 
 void
 conf_init(Config *conf)
 {
     memset(conf, 0, sizeof(*conf));
-    apply_defaults(conf, false);
+    if (apply_defaults(conf, false) != 0)
+    {
+        /* Start-up only, as pm_x*() do. */
+        fputs("pgmedic: error: out of memory\n", stderr);
+        exit(3);
+    }
 }
 
+/* A new target with the defaults; NULL when out of memory (conf unchanged but for capacity). */
 static Target *
 target_add(Config *conf, const char *name)
 {
-    Target *targets = pm_xrealloc(conf->targets, (conf->n_targets + 1) * sizeof(Target));
-    Target *target = &targets[conf->n_targets];
+    Target *targets = realloc(conf->targets, (conf->n_targets + 1) * sizeof(Target));
+    Target *target;
 
+    if (targets == NULL)
+        return NULL;
     conf->targets = targets;
-    conf->n_targets++;
+    target = &targets[conf->n_targets];
     memset(target, 0, sizeof(*target));
-    target->name = pm_xstrdup(name);
-    apply_defaults(target, true);
+    target->name = strdup(name);
+    if (target->name == NULL || apply_defaults(target, true) != 0)
+    {
+        free_strings(target, true);
+        free(target->name);
+        return NULL;
+    }
+    conf->n_targets++;
     return target;
 }
 
@@ -224,6 +254,10 @@ typedef struct
     Config *conf;
     PmError error; /* the first one; inih reports its line */
     bool failed;
+    FILE *file;
+    int line;             /* lines read so far */
+    const char *bad_line; /* why line cannot be read (read_line()), NULL when all could */
+    size_t max_len;       /* the longest line inih takes */
 } LoadState;
 
 /* "target NAME" → NAME; NULL for other sections. */
@@ -267,6 +301,11 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
         }
         if (target == NULL)
             target = target_add(state->conf, target_name);
+        if (target == NULL)
+        {
+            pm_error_set(&state->error, "out of memory");
+            goto fail;
+        }
         base = target;
     }
     else
@@ -275,7 +314,7 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
             (strcmp(section, "pgmedic") != 0 && strcmp(section, "thresholds") != 0 &&
              strcmp(section, "safety") != 0 && strcmp(section, "escalation") != 0 &&
              strcmp(section, "serve") != 0 && strcmp(section, "policy") != 0 &&
-             strcmp(section, "alerts") != 0))
+             strcmp(section, "alerts") != 0 && strcmp(section, "maintenance") != 0))
         {
             pm_error_set(&state->error, "unrecognized section \"%s\"", section);
             if (strcmp(section, "target") == 0)
@@ -305,25 +344,97 @@ fail:
     return 0;
 }
 
+/*
+ * inih's line reader: one physical line per call (so inih's line numbers
+ * stay right), such that what inih would silently misread becomes an error
+ * or reads as written:
+ *   - a line longer than inih's buffer (num - 1 bytes, 200 as Debian builds
+ *     it) would be cut, and its rest read as a line of its own: an error;
+ *   - a NUL byte would end the line early, dropping the rest: an error;
+ *   - leading blanks are dropped: inih reads an indented line as the
+ *     continuation of the previous key, whose value it then replaces
+ *     (key_assign()), so an indented "restart_command = ..." under
+ *     "conninfo = ..." became the conninfo.  Indented lines now read as if
+ *     they were not indented.
+ * Returns NULL at the end of the file or at the first bad line.
+ */
+static char *
+read_line(char *str, int num, void *stream)
+{
+    LoadState *state = stream;
+    size_t len = 0, max = num > 1 ? (size_t) num - 1 : 0;
+    int c = EOF;
+
+    if (state->bad_line != NULL)
+        return NULL;
+    state->max_len = max;
+    while (len < max && (c = getc(state->file)) != EOF)
+    {
+        if (c == '\0')
+        {
+            state->line++;
+            state->bad_line = "holds a NUL byte";
+            return NULL;
+        }
+        if (len == 0 && (c == ' ' || c == '\t'))
+            continue;
+        str[len++] = (char) c;
+        if (c == '\n')
+            break;
+    }
+    if (len == 0 && c == EOF)
+        return NULL;
+    state->line++;
+    if (len == max && str[len - 1] != '\n')
+    {
+        /* Full: fine only when the line ends right here ("\r\n" included). */
+        c = getc(state->file);
+        if (c == '\r')
+            c = getc(state->file);
+        if (c != '\n' && c != EOF)
+        {
+            state->bad_line = "is too long";
+            return NULL;
+        }
+    }
+    str[len] = '\0';
+    return str;
+}
+
 int
 conf_load(Config *conf, const char *path, PmError *err)
 {
     LoadState state;
-    FILE *file;
     int line;
 
     memset(&state, 0, sizeof(state));
     state.conf = conf;
-    file = fopen(path, "r");
-    if (file == NULL)
+    state.file = fopen(path, "r");
+    if (state.file == NULL)
     {
         pm_error_set(err, "could not open configuration file \"%s\": %s", path, strerror(errno));
         return -1;
     }
-    line = ini_parse_file(file, conf_ini_handler, &state);
-    fclose(file);
+    line = ini_parse_stream(read_line, &state, conf_ini_handler, &state);
+    if (line == 0 && ferror(state.file))
+        line = -1;
+    fclose(state.file);
+    if (line == 0 && state.bad_line != NULL)
+    {
+        /* Lines before it were fine: this is the first error. */
+        pm_error_set(err, "%s:%d: line %s", path, state.line, state.bad_line);
+        if (strcmp(state.bad_line, "is too long") == 0)
+            pm_error_hint(err, "Lines may be at most %zu bytes long (leading blanks aside).",
+                          state.max_len);
+        return -1;
+    }
     if (line == 0)
         return 0;
+    if (line == -2)
+    {
+        pm_error_set(err, "out of memory");
+        return -1;
+    }
     if (line < 0)
     {
         pm_error_set(err, "could not read configuration file \"%s\"", path);

@@ -63,6 +63,14 @@ typedef struct
     int64_t for_ms[3];        /* [alerts]: per rules_alert_names entry, how long before firing */
 } Serve;
 
+/* maintain: runbook §10 from the statistics. */
+typedef struct
+{
+    char *window;             /* "Sun 02:00-04:00": serve runs maintain --apply in it ("" for never) */
+    double freeze_age_ratio;  /* of autovacuum_freeze_max_age */
+    double index_bloat_ratio; /* of an index's size wasted */
+} Maintenance;
+
 typedef struct
 {
     char *store;
@@ -74,6 +82,7 @@ typedef struct
     Safety safety;
     Escalation escalation;
     Serve serve;
+    Maintenance maintenance;
     Target *targets;
     size_t n_targets;
 } Config;

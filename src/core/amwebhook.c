@@ -236,6 +236,10 @@ amwebhook_parse(const char *body, size_t len, const char *target_label, Arena *a
     int rc;
 
     memset(out, 0, sizeof(*out));
+    /* jansson's error init leaves the code byte (the last of text) unset until
+     * an error is set: when lex_init fails, json_error_code() would read it
+     * uninitialised (valgrind, make valgrind). */
+    memset(&jerr, 0, sizeof(jerr));
     /* Duplicate keys would let one payload say two things about a label. */
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     /* jansson fails without a message when it cannot even set up its lexer. */

@@ -569,7 +569,11 @@ read_root(Reader *r, json_t *root, Snapshot *snap)
     }
     v = json_object_get(root, "target");
     if (json_is_string(v))
+    {
         snap->target = arena_strdup(r->arena, json_string_value(v));
+        if (snap->target == NULL)
+            goto oom; /* was unchecked: out of memory read as "no target" */
+    }
     v = json_object_get(root, "taken_at");
     if (!json_is_string(v) || pm_parse_iso8601(json_string_value(v), &snap->taken_at) != 0)
         return shape_error(r, "", "taken_at", "a time such as \"2026-11-29T15:00:00.000Z\"");
@@ -649,9 +653,30 @@ snapshot_json_read(const char *text, size_t len, const char *source, Arena *aren
 
     memset(snap, 0, sizeof(*snap));
     snap->wal_bytes = snap->wal_files = -1;
+    /* jansson leaves jerr unset when it cannot set up its lexer (see below). */
+    memset(&jerr, 0, sizeof(jerr));
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* jansson fails without a message when it cannot even set up its lexer. */
+    if (root == NULL &&
+        (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+    {
+        pm_error_set(err, "out of memory");
+        return -1;
+    }
     if (root == NULL)
     {
+        char *c;
+
+        /*
+         * jansson quotes the input near the error, control bytes included
+         * (fuzzing: a newline, an escape sequence): keep the message one
+         * clean line for the terminal, as amwebhook.c does.
+         */
+        for (c = jerr.text; *c != '\0'; c++)
+        {
+            if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                *c = '?';
+        }
         pm_error_set(err, "could not parse snapshot \"%s\": line %d, column %d: %s", source,
                      jerr.line, jerr.column, jerr.text);
         return -1;

@@ -147,6 +147,17 @@ act_column_exists(PgConn *conn, unsigned int table_oid, const char *column, PmEr
 }
 
 int
+act_match_encoding(PgConn *conn, PmError *err)
+{
+    const char *enc = PQparameterStatus(conn->conn, "server_encoding");
+
+    /* As the probe does: a SQL_ASCII database's names may not convert to UTF8. */
+    if (enc == NULL || strcmp(enc, "SQL_ASCII") != 0)
+        return 0;
+    return act_run(conn, "SET client_encoding = 'SQL_ASCII'", err);
+}
+
+int
 act_run(PgConn *conn, const char *sql, PmError *err)
 {
     return act_run_ticking(conn, sql, 0, NULL, NULL, err);

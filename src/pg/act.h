@@ -58,6 +58,12 @@ int act_column_exists(PgConn *conn, unsigned int table_oid, const char *column,
 int act_run(PgConn *conn, const char *sql, PmError *err) PM_MUST_CHECK;
 
 /*
+ * On a SQL_ASCII database, takes its bytes as they are (SET client_encoding)
+ * so that names which are not UTF-8 can be acted on; a no-op elsewhere.
+ */
+int act_match_encoding(PgConn *conn, PmError *err) PM_MUST_CHECK;
+
+/*
  * As act_run, calling tick(arg) every interval_ms while the statement runs
  * (to show progress from another connection).
  */

@@ -93,6 +93,52 @@ is_conninfo(const char *text)
            strncmp(text, "postgres://", 11) == 0;
 }
 
+/*
+ * True when a conninfo text that libpq could not parse may hold a password:
+ * a "password" keyword (also URI "?password="), or a URI with user info
+ * ("postgresql://user:secret@host").
+ */
+static bool
+may_hold_password(const char *conninfo)
+{
+    const char *scheme = strstr(conninfo, "://");
+
+    return strstr(conninfo, "password") != NULL ||
+           (scheme != NULL && strchr(scheme + 3, '@') != NULL);
+}
+
+/*
+ * Security fix (issue 8): libpq's parse errors quote the input, and when the
+ * parse fails the password is not known, so connspec_scrub() cannot mask it:
+ * `missing "=" after "it's"` (an unquoted password with a space) or the
+ * whole "postgresql://user:secret@..." URI.  libpq's own quotes are one
+ * character ("=", "]", ":") and come before the quoted input; everything
+ * from the first longer quoted fragment to the last quote becomes "...", so
+ * a password that itself holds a quote cannot split the hidden part.
+ */
+static void
+hide_quoted_input(char *message)
+{
+    char *open = message, *last = strrchr(message, '"');
+
+    while ((open = strchr(open, '"')) != NULL && open < last)
+    {
+        if (open[1] != '\0' && open[2] == '"')
+        {
+            open += 3; /* "x": one character, libpq's */
+            continue;
+        }
+        {
+            size_t n = (size_t) (last - open - 1); /* the hidden bytes */
+            size_t dots = n < 3 ? n : 3;
+
+            memset(open + 1, '.', dots);
+            memmove(open + 1 + dots, last, strlen(last) + 1);
+        }
+        return;
+    }
+}
+
 /* Adds the pairs of a conninfo string or URI; -1 with *err when malformed. */
 static int
 spec_put_conninfo(ConnSpec *spec, const char *conninfo, const char *what, PmError *err)
@@ -105,8 +151,15 @@ spec_put_conninfo(ConnSpec *spec, const char *conninfo, const char *what, PmErro
     {
         if (errmsg != NULL)
         {
+            bool hide = may_hold_password(conninfo);
+
+            if (hide)
+                hide_quoted_input(errmsg);
             pm_error_set(err, "invalid connection string in %s: %s", what, errmsg);
             PQfreemem(errmsg);
+            if (hide)
+                pm_error_detail(err, "Quoted parts are shown as \"...\": the connection string "
+                                     "may hold a password.");
         }
         else
             pm_error_set(err, "out of memory");
@@ -191,7 +244,8 @@ connspec_has_password(const ConnSpec *spec)
 static bool
 needs_quotes(const char *v)
 {
-    return v[0] == '\0' || strpbrk(v, " \t\n'\\") != NULL;
+    /* Every byte libpq's conninfo parser takes for a separator (isspace()). */
+    return v[0] == '\0' || strpbrk(v, " \t\n\v\f\r'\\") != NULL;
 }
 
 char *
@@ -237,11 +291,12 @@ connspec_scrub(const ConnSpec *spec, char *text)
 {
     const char *password = spec ? spec_get(spec, "password") : NULL;
     size_t plen;
-    char *hit;
+    char *hit, *from = text;
 
     if (password == NULL || (plen = strlen(password)) == 0)
         return;
-    while ((hit = strstr(text, password)) != NULL)
+    /* Search on after each mask: a password of '*' would find its own mask. */
+    while ((hit = strstr(from, password)) != NULL)
     {
         /* Replace by a fixed mask, shifting the rest of the text. */
         static const char mask[] = "********";
@@ -252,11 +307,13 @@ connspec_scrub(const ConnSpec *spec, char *text)
         {
             memcpy(hit, mask, mlen);
             memmove(hit + mlen, hit + plen, rest + 1);
+            from = hit + mlen;
         }
         else
         {
             /* Shorter password than the mask: mask it in place, same length. */
             memset(hit, '*', plen);
+            from = hit + plen;
         }
     }
 }
@@ -276,6 +333,13 @@ pgconn_classify(const char *message)
         {"connection slots are reserved", NULL, CONN_TOO_MANY_CLIENTS},
         {"the database system is starting up", NULL, CONN_STARTING_UP},
         {"the database system is not yet accepting connections", NULL, CONN_STARTING_UP},
+        /*
+         * Issue 8 fault matrix: a standby with hot_standby = off (PostgreSQL
+         * 14+) says this, with "DETAIL: Hot standby mode is disabled."; it was
+         * classified "error" (and status called the server "accepting").  It
+         * refuses logins for as long as it stays in recovery.
+         */
+        {"the database system is not accepting connections", NULL, CONN_IN_RECOVERY},
         {"the database system is shutting down", NULL, CONN_SHUTTING_DOWN},
         {"the database system is in recovery mode", NULL, CONN_IN_RECOVERY},
         {"password authentication failed", NULL, CONN_AUTH_FAILURE},
@@ -359,6 +423,32 @@ set_label(ConnAttempt *attempt, PGconn *conn, const ConnSpec *spec)
     connspec_scrub(spec, attempt->label);
 }
 
+/*
+ * The first line of libpq's error text, without its "FATAL:" tag (issue 8):
+ * a lost connection reads "FATAL:  terminating connection due to
+ * administrator command\nserver closed the connection unexpectedly\n\tThis
+ * probably means ...", and outcomes, audit rows and snapshot messages are
+ * one line.  The first line is the reason when the server sent one.
+ */
+static void
+first_line(char *dst, size_t size, const char *text)
+{
+    size_t n = 0;
+
+    if (strncmp(text, "FATAL:", 6) == 0 || strncmp(text, "ERROR:", 6) == 0)
+        text += 6;
+    while (*text == ' ')
+        text++;
+    while (text[n] != '\0' && text[n] != '\n' && n + 1 < size)
+    {
+        dst[n] = text[n] == '\t' ? ' ' : text[n];
+        n++;
+    }
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\r'))
+        n--;
+    dst[n] = '\0';
+}
+
 int
 pgconn_wait(PgConn *conn, bool for_write, int64_t deadline_ms, PmError *err)
 {
@@ -436,7 +526,10 @@ pgconn_next_result(PgConn *conn, int64_t deadline_ms, bool *failed, PmError *err
         }
         if (PQconsumeInput(conn->conn) == 0)
         {
-            pm_error_set(err, "connection to server lost: %s", PQerrorMessage(conn->conn));
+            char why[256];
+
+            first_line(why, sizeof(why), PQerrorMessage(conn->conn));
+            pm_error_set(err, "connection to server lost: %s", why);
             pm_error_hint(err, "The server may have crashed or been restarted.");
             *failed = true;
             return NULL;
@@ -512,16 +605,25 @@ pgconn_start(const ConnSpec *spec, const ConnOptions *opts, ConnAttempt *attempt
     PgConn *pc = NULL;
     PGconn *conn = NULL;
     size_t i, n = 0;
+    int64_t lock_ms = opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 1000;
 
     memset(attempt, 0, sizeof(*attempt));
     attempt->failure = CONN_ERROR;
+    /*
+     * Issue 8: the default lock_timeout stays below statement_timeout, so
+     * that a lock the probe cannot get is reported as a lock (55P03: the
+     * probe notes it and goes on) rather than as a server too slow to answer
+     * (57014 fails the snapshot with "timeout") when query_timeout < 1 s.
+     */
+    if (opts->lock_timeout_ms <= 0 && opts->query_timeout_ms > 0 &&
+        lock_ms > opts->query_timeout_ms / 2)
+        lock_ms = opts->query_timeout_ms / 2 > 0 ? opts->query_timeout_ms / 2 : 1;
 
     /* Our session settings go first so that the user's own options still apply. */
     snprintf(options, sizeof(options),
              "-c statement_timeout=%lld -c lock_timeout=%lld -c search_path= "
              "-c default_transaction_read_only=%s%s%s",
-             (long long) opts->query_timeout_ms,
-             (long long) (opts->lock_timeout_ms > 0 ? opts->lock_timeout_ms : 1000),
+             (long long) opts->query_timeout_ms, (long long) lock_ms,
              opts->read_only ? "on" : "off", user_options ? " " : "",
              user_options ? user_options : "");
 

@@ -420,6 +420,7 @@ read_nothing(const PGresult *res, Arena *arena, Snapshot *snap)
 
 enum
 {
+    STEP_ENCODING,
     STEP_SERVER,
     STEP_STATS_MODE,
     STEP_EXTRAS,
@@ -435,6 +436,7 @@ enum
 
 static const Step steps[N_STEPS] = {
     [STEP_SERVER] = {"server", read_server, 1},
+    [STEP_ENCODING] = {"client_encoding", read_nothing, 1},
     [STEP_STATS_MODE] = {"stats_fetch_consistency", read_nothing, 1},
     [STEP_EXTRAS] = {"extras", read_nothing, 1}, /* read into Extras by run_batch */
     [STEP_SETTINGS] = {"settings", read_settings, 1},
@@ -464,11 +466,17 @@ typedef struct
 } Outgoing;
 
 /* Marks the snapshot as failed after the connection was made. */
+static void one_line(char *dst, size_t size, const char *text);
+
 static void
 fail_snapshot(Arena *arena, Snapshot *snap, ConnFailure failure, const char *message)
 {
+    char line[1024];
+
+    /* Issue 8: libpq's texts span lines; the snapshot's message is one (JSON, Nagios, logs). */
+    one_line(line, sizeof(line), message);
     snap->failure = failure;
-    snap->failure_message = arena_strdup(arena, message);
+    snap->failure_message = arena_strdup(arena, line);
 }
 
 /* "FROM @SCHEMA@.pg_stat_statements" with the schema quoted as an identifier. */
@@ -588,6 +596,32 @@ one_line(char *dst, size_t size, const char *text)
     dst[n] = '\0';
 }
 
+/*
+ * The first line of libpq's error text, without its "FATAL:" tag (issue 8):
+ * a lost connection reads "FATAL:  terminating connection due to
+ * administrator command\nserver closed the connection unexpectedly\n\tThis
+ * probably means ...", and outcomes, audit rows and snapshot messages are
+ * one line.  The first line is the reason when the server sent one.
+ */
+static void
+first_line(char *dst, size_t size, const char *text)
+{
+    size_t n = 0;
+
+    if (strncmp(text, "FATAL:", 6) == 0 || strncmp(text, "ERROR:", 6) == 0)
+        text += 6;
+    while (*text == ' ')
+        text++;
+    while (text[n] != '\0' && text[n] != '\n' && n + 1 < size)
+    {
+        dst[n] = text[n] == '\t' ? ' ' : text[n];
+        n++;
+    }
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\r'))
+        n--;
+    dst[n] = '\0';
+}
+
 static void
 note_superuser(ProbeJob *job)
 {
@@ -693,6 +727,19 @@ plan_batch1(ProbeJob *job)
     size_t n = 0;
 
     memset(job->out, 0, sizeof(job->out));
+    {
+        /*
+         * A SQL_ASCII database stores any bytes; converting them to the UTF8
+         * pgmedic asks for fails the whole statement ("invalid byte sequence"),
+         * so one table or application name could make the server look
+         * unreachable.  Take the bytes as they are: the renderers replace
+         * what is not UTF-8.
+         */
+        const char *enc = PQparameterStatus(job->pc->conn, "server_encoding");
+
+        if (enc != NULL && strcmp(enc, "SQL_ASCII") == 0)
+            out[n++] = (Outgoing){STEP_ENCODING, "SET client_encoding = 'SQL_ASCII'", 0, {NULL}};
+    }
     out[n++] = (Outgoing){STEP_SERVER, SQL_probe_server, 0, {NULL}};
     if (!job->opts.ping_only)
     {
@@ -707,11 +754,18 @@ plan_batch1(ProbeJob *job)
          * tables: -1.2 ms).  The setting does not exist before 15.  Sent
          * again on a reused connection: harmless.
          */
-        if (PQserverVersion(job->pc->conn) >= 150000)
-            out[n++] = (Outgoing){STEP_STATS_MODE, "SET stats_fetch_consistency = none", 0, {NULL}};
-        out[n++] = (Outgoing){STEP_TABLES, SQL_probe_tables, 1, {job->p_max_tables}};
         if (job->opts.extras)
             out[n++] = (Outgoing){STEP_EXTRAS, SQL_probe_extras, 0, {NULL}};
+        if (PQserverVersion(job->pc->conn) >= 150000)
+            out[n++] = (Outgoing){STEP_STATS_MODE, "SET stats_fetch_consistency = none", 0, {NULL}};
+        /*
+         * Last in the batch (issue 8): pg_table_size() takes a lock on each
+         * picked table, so a table someone holds ACCESS EXCLUSIVE (a
+         * migration, VACUUM FULL, TRUNCATE in a transaction) makes this step
+         * fail at lock_timeout.  Nothing stands behind it to be aborted, and
+         * take_result() turns that failure into a note.
+         */
+        out[n++] = (Outgoing){STEP_TABLES, SQL_probe_tables, 1, {job->p_max_tables}};
     }
     job->n_out = n;
     job->batch = 1;
@@ -947,17 +1001,32 @@ batch_done(ProbeJob *job)
         note_superuser(job);
         if (!snap->has_pg_monitor && !snap->is_superuser)
         {
-            char note[256];
+            char note[512];
 
+            /*
+             * Issue 8: without pg_monitor, pg_stat_activity hides the state
+             * and the backend type of other roles' sessions, so probe_server
+             * counts none of them: "connections 0/97" and no alert on a full
+             * server.  The note said only that their queries were hidden.
+             */
             snprintf(note, sizeof(note),
-                     "role \"%s\" is not a member of pg_monitor: other roles' queries are hidden; "
-                     "grant it with: GRANT pg_monitor TO %s",
+                     "role \"%s\" is not a member of pg_monitor: other roles' sessions are hidden "
+                     "from it and not counted (connections, slow queries and locks cover its own "
+                     "sessions only); grant it with: GRANT pg_monitor TO %s",
                      snap->role ? snap->role : "?", snap->role ? snap->role : "?");
             if (add_note(job->arena, snap, note) != 0)
                 job->nomem = true;
         }
     }
     job_end(job);
+}
+
+static bool
+sqlstate_is(const PGresult *res, const char *sqlstate)
+{
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return s != NULL && strcmp(s, sqlstate) == 0;
 }
 
 /* One statement's answer: into the snapshot, a note (batch 2) or the failure. */
@@ -986,6 +1055,24 @@ take_result(ProbeJob *job, const Outgoing *o, PGresult *res)
 
         pgconn_error_from_result(&qerr, res, step->name);
         snprintf(note, sizeof(note), "%s not collected: %s", step->name, qerr.message);
+        return add_note(job->arena, job->snap, note);
+    }
+    if (status == PGRES_FATAL_ERROR && o->step == STEP_TABLES && sqlstate_is(res, "55P03"))
+    {
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        char note[600];
+
+        /*
+         * Issue 8: a lock on one user table (lock_timeout, 55P03) used to fail
+         * the whole snapshot as "error": snapshot, triage, fix and serve
+         * called a healthy server unreachable for as long as a migration held
+         * its lock.  The rest of the snapshot is complete (this step is the
+         * batch's last); only the table statistics are missing.
+         */
+        snprintf(note, sizeof(note),
+                 "tables not collected: %s (a session holds a lock on one of them that blocks "
+                 "reading its size)",
+                 primary ? primary : "lock timeout");
         return add_note(job->arena, job->snap, note);
     }
     if (status == PGRES_FATAL_ERROR)
@@ -1017,8 +1104,10 @@ step_read(ProbeJob *job)
             if (!PQconsumeInput(conn))
             {
                 PmError qerr;
+                char why[256];
 
-                pm_error_set(&qerr, "connection to server lost: %s", PQerrorMessage(conn));
+                first_line(why, sizeof(why), PQerrorMessage(conn));
+                pm_error_set(&qerr, "connection to server lost: %s", why);
                 job_fail(job, CONN_SERVER_DOWN, qerr.message);
                 return 0;
             }

@@ -29,6 +29,7 @@
 #include "core/thresholds.h"
 #include "store/incident.h"
 #include "store/store.h"
+#include "util/jsonw.h"
 #include "util/strbuf.h"
 
 typedef struct
@@ -80,6 +81,9 @@ void render_incident_text(StrBuf *out, const Incident *inc, const TimelineEntry 
 
 /* One line of `incident list` (text). */
 void render_incident_list_line(StrBuf *out, const Incident *inc, double now);
+
+/* One incident as a JSON object: the "incident" of render_incident_json (lists, serve's API). */
+void render_incident_object(JsonW *w, const Incident *inc, double now);
 
 /* "open", "acknowledged" or "resolved". */
 const char *render_incident_status(const Incident *inc);

@@ -21,6 +21,7 @@
 #include "core/alertstate.h"
 #include "core/amwebhook.h"
 #include "core/diagnose.h"
+#include "core/maintain.h"
 #include "core/finding.h"
 #include "core/plan.h"
 #include "core/rules.h"
@@ -28,6 +29,8 @@
 #include "pg/probe.h"
 #include "render/findings.h"
 #include "render/metrics.h"
+#include "render/report.h"
+#include "render/statuspage.h"
 #include "serve/amclient.h"
 #include "serve/http.h"
 #include "store/incident.h"
@@ -84,6 +87,7 @@ typedef struct
     int64_t due_ms;
     bool want_write; /* the last step returned PROBE_WANT_WRITE */
     ConnFailure last_failure; /* of the previous probe: failures are logged when they change */
+    double maint_window_end;  /* the [maintenance] window maintain was started in (its end) */
     uint64_t failed_in_row;
     AlertTracker tracker;
     double pushed_at[ALERT_RULES]; /* when each firing alert last went to Alertmanager (0: never) */
@@ -109,6 +113,8 @@ typedef struct Job
     char *target;    /* a configured target's name */
     char *alertname;
     bool firing;     /* else resolved */
+    bool maintain;   /* not a webhook alert: run maintain --apply in the [maintenance] window */
+    double window_end; /* maintain: when the window closes (wall time) */
     char *summary;
 } Job;
 
@@ -319,6 +325,13 @@ load_config(const ServeOptions *opts, Config *conf, char **token, PmError *err)
             goto fail;
         }
         p += len;
+    }
+    if (conf->maintenance.window[0] != '\0')
+    {
+        MaintWindow mw;
+
+        if (maintain_window_parse(conf->maintenance.window, &mw, err) != 0)
+            goto fail;
     }
     if (conf->serve.token_file[0] != '\0')
     {
@@ -844,6 +857,58 @@ reload(Server *srv)
     slog("info", NULL, "reload", "configuration reloaded: %zu targets", srv->n_watches);
 }
 
+/*
+ * [maintenance] window: when it opens, each target gets one job that runs
+ * `pgmedic maintain --apply` for what is left of it (the responder runs
+ * jobs one at a time, so targets are maintained one after the other).
+ */
+static void
+queue_maintenance(Server *srv)
+{
+    MaintWindow mw;
+    PmError err;
+    struct tm tm;
+    time_t t = time(NULL);
+    double now = pm_wall_time(), left;
+    size_t i;
+
+    if (srv->conf.maintenance.window[0] == '\0' ||
+        maintain_window_parse(srv->conf.maintenance.window, &mw, &err) != 0 ||
+        localtime_r(&t, &tm) == NULL)
+        return;
+    left = maintain_window_remaining(&mw, now, (int) tm.tm_gmtoff);
+    if (left < 60)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    for (i = 0; i < srv->n_watches; i++)
+    {
+        Watch *w = srv->watches[i];
+        double end = now + left;
+        Job *j;
+
+        /* Once per opening of the window (its end identifies it, to the minute). */
+        if (w->maint_window_end > end - 90 && w->maint_window_end < end + 90)
+            continue;
+        w->maint_window_end = end;
+        j = pm_xcalloc(1, sizeof(Job));
+        j->target = pm_xstrdup(w->name);
+        j->alertname = pm_xstrdup("maintenance");
+        j->maintain = true;
+        j->window_end = end;
+        j->summary = pm_xstrdup("");
+        if (srv->jobs_tail)
+            srv->jobs_tail->next = j;
+        else
+            srv->jobs_head = j;
+        srv->jobs_tail = j;
+        srv->n_jobs++;
+        slog("info", w->name, "maintenance", "window %s open: maintain --apply queued",
+             srv->conf.maintenance.window);
+    }
+    pthread_cond_signal(&srv->job_ready);
+    pthread_mutex_unlock(&srv->lock);
+}
+
 /* The loop: start probes when due, drive them, sleep in poll() until something happens. */
 static void
 probe_loop(Server *srv)
@@ -870,6 +935,8 @@ probe_loop(Server *srv)
             stopping = true;
             slog("info", NULL, "stopping", "finishing the probes in flight");
         }
+        if (!stopping)
+            queue_maintenance(srv);
         if (cap < srv->n_watches + 1)
         {
             cap = srv->n_watches + 1;
@@ -1217,29 +1284,7 @@ handle_status(void *arg, const HttpRequest *req, HttpResponse *resp)
 static int
 write_incident(const Incident *inc, void *arg)
 {
-    JsonW *w = arg;
-
-    jsonw_object_begin(w);
-    jsonw_kv_int(w, "id", inc->id);
-    jsonw_kv_string(w, "target", inc->target);
-    jsonw_kv_string(w, "alert", inc->alert);
-    jsonw_kv_string(w, "title", inc->title);
-    jsonw_kv_string(w, "severity", inc->severity);
-    jsonw_kv_double(w, "opened_at", inc->opened_at);
-    if (inc->acked_at > 0)
-    {
-        jsonw_kv_double(w, "acked_at", inc->acked_at);
-        jsonw_kv_string(w, "acked_by", inc->acked_by);
-    }
-    if (inc->resolved_at > 0)
-    {
-        jsonw_kv_double(w, "resolved_at", inc->resolved_at);
-        jsonw_kv_string(w, "root_cause", inc->root_cause);
-    }
-    jsonw_kv_string(w, "state", inc->resolved_at > 0 ? "resolved"
-                                : inc->acked_at > 0  ? "acknowledged"
-                                                     : "open");
-    jsonw_object_end(w);
+    render_incident_object(arg, inc, pm_wall_time());
     return 0;
 }
 
@@ -1280,6 +1325,78 @@ handle_incidents(void *arg, const HttpRequest *req, HttpResponse *resp)
     jsonw_object_end(&w);
     strbuf_append_char(&body, '\n');
     reply(resp, 200, "application/json", &body);
+}
+
+/*
+ * GET /: the status page, from the latest results, and the open incidents
+ * and each target's samples of the last hours read from a store connection
+ * of this request's own.  When the store cannot be read the page is still
+ * served, and says so.
+ */
+static void
+handle_page(void *arg, const HttpRequest *req, HttpResponse *resp)
+{
+    Server *srv = arg;
+    StrBuf body = STRBUF_INIT;
+    StatusIncidents incidents;
+    StatusSamples *samples;
+    StatusTarget *targets;
+    StatusPage page;
+    char path[1024];
+    Store *store;
+    PmError err;
+    Grab g;
+    size_t i;
+
+    (void) req;
+    memset(&incidents, 0, sizeof(incidents));
+    memset(&page, 0, sizeof(page));
+    pthread_mutex_lock(&srv->lock);
+    snprintf(path, sizeof(path), "%s", srv->conf.store);
+    pthread_mutex_unlock(&srv->lock);
+    grab(srv, NULL, &g);
+    targets = pm_xcalloc(g.n + 1, sizeof(StatusTarget));
+    samples = pm_xcalloc(g.n + 1, sizeof(StatusSamples));
+    page.now = pm_wall_time();
+    page.window_s = STATUSPAGE_WINDOW_S;
+    page.refresh_s = 15;
+    store = store_open(path, &err);
+    if (store == NULL ||
+        store_incident_list(store, 100, true, statuspage_collect_incident, &incidents, &err) != 0)
+        page.store_error = err.message;
+    for (i = 0; i < g.n; i++)
+    {
+        Result *r = g.results[i];
+
+        targets[i].name = g.names[i];
+        if (r == NULL)
+            continue;
+        targets[i].snap = &r->snap;
+        targets[i].alerts = &r->tracker;
+        targets[i].findings = &r->findings;
+        targets[i].probes_total = r->probes_total;
+        targets[i].probe_errors_total = r->probe_errors_total;
+        /* Samples are recorded under the server's label, not the configuration's name. */
+        if (page.store_error == NULL && r->snap.target != NULL &&
+            store_sample_list(store, r->snap.target, page.now - page.window_s, page.now,
+                              statuspage_collect_sample, &samples[i], &err) != 0)
+            page.store_error = err.message;
+        targets[i].samples = samples[i].samples;
+        targets[i].n_samples = samples[i].n;
+    }
+    store_close(store);
+    page.targets = targets;
+    page.n_targets = g.n;
+    page.incidents = incidents.incidents;
+    page.n_incidents = incidents.n;
+    statuspage_render(&body, &page);
+    for (i = 0; i < g.n; i++)
+        statuspage_samples_free(&samples[i]);
+    free(samples);
+    free(targets);
+    statuspage_incidents_free(&incidents);
+    ungrab(srv, &g);
+    reply(resp, 200, "text/html; charset=utf-8", &body);
 }
 
 /* --- the webhook and the responder --------------------------------------------- */
@@ -1578,6 +1695,32 @@ respond(Server *srv, const Job *j, const char *auto_fix, int64_t verify_window_m
     }
 }
 
+/* maintain --apply for what is left of the window, on one target. */
+static void
+run_maintenance(Server *srv, const Job *j)
+{
+    char window[64];
+    const char *args[] = {"maintain", "--apply", "--yes", "--target", j->target, "--window",
+                          window, NULL};
+    SpawnResult res;
+    double left = j->window_end - pm_wall_time();
+
+    /* A duration from now: the job may start late, behind other targets'. */
+    if (left < 30)
+    {
+        slog("warning", j->target, "maintenance", "the window closed before its turn came");
+        return;
+    }
+    snprintf(window, sizeof(window), "%llds", (long long) left);
+    if (run_self(srv, args, (int64_t) (left * 1000) + 60 * 1000, NULL, &res) != 0)
+        slog("error", j->target, "maintenance", "maintain could not run: %s", res.error);
+    else
+        slog(res.status == 0 ? "info" : "warning", j->target, "maintenance",
+             "maintain --apply %s (exit %d; pgmedic audit lists each item)",
+             res.timed_out ? "timed out" : res.status == 0 ? "done" : "left work or failed",
+             res.status);
+}
+
 /* A resolved alert: a line on the target's open incident, if it has one. */
 static void
 resolved(Server *srv, const Job *j, Store *store)
@@ -1644,6 +1787,8 @@ responder_main(void *arg)
         if (store == NULL && (store = store_open(path, &err)) == NULL)
             slog("error", j->target, "store_failed", "webhook alert not handled: %s",
                  err.message);
+        else if (j->maintain)
+            run_maintenance(srv, j);
         else if (j->firing)
             respond(srv, j, auto_fix, verify_window_ms, store);
         else
@@ -1730,6 +1875,7 @@ start_http(Server *srv, PmError *err)
         {"GET", "/healthz", false, handle_healthz},
         {"GET", "/api/v1/status", false, handle_status},
         {"GET", "/api/v1/incidents", false, handle_incidents},
+        {"GET", "/", false, handle_page},
         {"POST", "/api/v1/alertmanager", true, handle_alertmanager},
     };
     HttpOptions ho;

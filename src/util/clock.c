@@ -40,9 +40,19 @@ pm_format_iso8601(double unix_time, char *buf, size_t size)
 {
     /* Round to the millisecond once, so that parse(format(t)) is stable. */
     long long total_ms = llround(unix_time * 1000.0);
-    time_t secs = (time_t) (total_ms / 1000);
-    int ms = (int) (total_ms % 1000);
+    long long whole = total_ms / 1000, frac = total_ms % 1000;
+    time_t secs;
+    int ms;
     struct tm tm;
+
+    if (frac < 0)
+    {
+        /* Before 1970: C's division rounds toward zero; the fraction must not be negative. */
+        frac += 1000;
+        whole -= 1;
+    }
+    secs = (time_t) whole;
+    ms = (int) frac;
 
     gmtime_r(&secs, &tm);
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,

@@ -53,7 +53,12 @@ parse_duration_ms(const char *text, const char *what, int64_t max_ms, int64_t *o
     }
     if (ms < 0)
         goto invalid;
-    if (ms > (double) max_ms)
+    /*
+     * (double) max_ms can round up past max_ms, up to 2^63 for INT64_MAX,
+     * where llround() has no int64_t to give ("9223372036854775807ms" was
+     * read as a negative duration): check the rounded result as well.
+     */
+    if (ms > (double) max_ms || ms >= 0x1p63 || llround(ms) > max_ms)
     {
         char limit[32];
 
@@ -179,6 +184,9 @@ format_age(double seconds, char *buf, unsigned long size)
         snprintf(buf, size, "%.0fms", seconds * 1000);
     else if (seconds < 60)
         snprintf(buf, size, "%.1fs", seconds);
+    else if (seconds >= 1e15)
+        /* Past any real age, and past long long from 2^63 (fuzzing: undefined cast). */
+        snprintf(buf, size, "%.3gd", seconds / 86400);
     else if ((s = (long long) seconds) < 3600)
         snprintf(buf, size, "%lldmin %02llds", s / 60, s % 60);
     else if (s < 86400)

@@ -28,3 +28,25 @@ pm_utf8_len(const unsigned char *s)
     }
     return 0;
 }
+
+void
+pm_utf8_append_printable(StrBuf *out, const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *) (s != NULL ? s : "");
+    const unsigned char *start = p;
+
+    while (*p != '\0')
+    {
+        size_t n = pm_utf8_len(p);
+
+        if (max > 0 && (size_t) (p - start) + (n ? n : 1) > max)
+            break;
+        if (n == 0)
+            strbuf_append_char(out, '?');
+        else if (*p < 0x20 || *p == 0x7F || (n == 2 && p[0] == 0xC2 && p[1] < 0xA0))
+            strbuf_append_char(out, ' ');
+        else
+            strbuf_append_len(out, (const char *) p, n);
+        p += n ? n : 1;
+    }
+}

@@ -67,6 +67,22 @@ h_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double
+h_slowdown(void)
+{
+    static double factor;
+
+    if (factor == 0)
+    {
+        const char *s = getenv("PGMEDIC_SLOW");
+        char *end = NULL;
+        double f = s != NULL ? strtod(s, &end) : 1.0;
+
+        factor = s != NULL && end != s && *end == '\0' && f >= 1.0 && f <= 1000.0 ? f : 1.0;
+    }
+    return factor;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -627,7 +643,7 @@ h_run(HRun *r, const HCluster *c, const char *const *args, const char *const *en
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
     argv[n + 1] = NULL;
-    rc = h_exec(r, c, argv, env, timeout_s);
+    rc = h_exec(r, c, argv, env, timeout_s * h_slowdown());
     free(argv);
     if (rc == -1)
         hlog("could not run \"%s\"", h_bin());
@@ -1258,7 +1274,7 @@ h_sql_value(HCluster *c, const char *sql)
 bool
 h_wait_sql(HCluster *c, const char *sql, double timeout_s)
 {
-    double deadline = h_now() + timeout_s;
+    double deadline = h_now() + timeout_s * h_slowdown();
     PGconn *admin = admin_connect(c);
     bool held = false;
 
@@ -1670,7 +1686,7 @@ h_daemon_start(HDaemon *d, const HCluster *c, const char *const *argv, const cha
 bool
 h_daemon_wait(HDaemon *d, double timeout_s)
 {
-    double until = h_now() + timeout_s;
+    double until = h_now() + timeout_s * h_slowdown();
 
     if (d->pid <= 0)
         return true;
@@ -1750,6 +1766,7 @@ h_http(const char *method, const char *url, const char *const *headers, const ch
        char **out)
 {
     const char *argv[64];
+    char max_time[32];
     char *bodyfile = NULL;
     size_t n = 0;
     long status = 0;
@@ -1758,8 +1775,9 @@ h_http(const char *method, const char *url, const char *const *headers, const ch
     argv[n++] = "/usr/bin/curl";
     argv[n++] = "-s";
     argv[n++] = "-k";
+    snprintf(max_time, sizeof(max_time), "%g", 10.0 * h_slowdown());
     argv[n++] = "--max-time";
-    argv[n++] = "10";
+    argv[n++] = max_time;
     argv[n++] = "-X";
     argv[n++] = method;
     argv[n++] = "-w";
@@ -1782,7 +1800,7 @@ h_http(const char *method, const char *url, const char *const *headers, const ch
     }
     argv[n++] = url;
     argv[n] = NULL;
-    if (h_exec(&r, NULL, argv, NULL, 20.0) == 0 && r.out != NULL)
+    if (h_exec(&r, NULL, argv, NULL, 20.0 * h_slowdown()) == 0 && r.out != NULL)
     {
         char *nl = strrchr(r.out, '\n');
 
@@ -1808,7 +1826,7 @@ h_http(const char *method, const char *url, const char *const *headers, const ch
 bool
 h_wait_http(const char *url, const char *needle, double timeout_s)
 {
-    double until = h_now() + timeout_s;
+    double until = h_now() + timeout_s * h_slowdown();
 
     for (;;)
     {

@@ -307,6 +307,15 @@ bool h_wait_http(const char *url, const char *needle, double timeout_s);
 
 double h_now(void); /* CLOCK_MONOTONIC seconds */
 
+/*
+ * $PGMEDIC_SLOW, a factor from 1 to 1000 (1 when unset or not a number):
+ * how much slower pgmedic runs here, e.g. 10 under valgrind (tests/valgrind.sh
+ * sets it).  h_run's and h_http's deadlines, h_daemon_wait, h_wait_http and
+ * h_wait_sql multiply their time by it; tests multiply the slack of their
+ * upper bounds on a run's wall time by it.
+ */
+double h_slowdown(void);
+
 /* ----------------------------------------------------- cmocka shorthands */
 /*
  * For test files (include <cmocka.h> first).  Each builds a NULL-terminated

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -451,6 +452,66 @@ test_serve_full_server_through_reserved_slot(void **state)
     (void) plain;
 }
 
+/* A [maintenance] window that is open now: serve runs maintain --apply on each target. */
+static void
+test_serve_maintenance_window(void **state)
+{
+    HDaemon d;
+    int port = h_free_port(), dead = h_free_port();
+    char conf[H_PATH_MAX];
+    double until;
+    bool done = false;
+    HRun r;
+
+    (void) state;
+    /* A table with dead tuples and autovacuum off: work for maintain. */
+    assert_int_equal(h_sql(&a, "DROP TABLE IF EXISTS maint_t; "
+                               "CREATE TABLE maint_t (id int) WITH (autovacuum_enabled = off); "
+                               "INSERT INTO maint_t SELECT generate_series(1, 20000); "
+                               "DELETE FROM maint_t WHERE id % 2 = 0"), 0);
+    snprintf(conf, sizeof(conf), "%s/serve-maint.ini", h_tmproot());
+    {
+        /* A window open from an hour ago to two hours from now (local time). */
+        time_t from = time(NULL) - 3600, to = time(NULL) + 7200;
+        struct tm a_tm, b_tm;
+        char extra[128];
+
+        localtime_r(&from, &a_tm);
+        localtime_r(&to, &b_tm);
+        snprintf(extra, sizeof(extra), "[maintenance]\nwindow = daily %02d:%02d-%02d:%02d\n",
+                 a_tm.tm_hour, a_tm.tm_min, b_tm.tm_hour, b_tm.tm_min);
+        assert_non_null(write_config(conf, extra, dead, false));
+    }
+    start_serve(&d, conf, port, NULL);
+    until = h_now() + 60;
+    while (!done && h_now() < until)
+    {
+        char *log = h_daemon_log(&d);
+
+        done = strstr(log, "target=\"a\" event=maintenance msg=\"maintain --apply done") != NULL;
+        free(log);
+        if (!done)
+            usleep(100 * 1000);
+    }
+    if (!done)
+    {
+        char *log = h_daemon_log(&d);
+
+        fprintf(stderr, "serve:\n%s\n", log);
+        free(log);
+    }
+    assert_true(done);
+    h_daemon_stop(&d);
+    assert_int_equal(d.status, 0);
+    /* The vacuum is in the audit log, and the dead tuples are gone. */
+    H_RUN(&r, NULL, "audit", "-c", conf, "--format", "json");
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_CONTAINS(r.out, "maint_t");
+    h_run_free(&r);
+    assert_true(h_wait_sql(&a, "SELECT n_dead_tup = 0 FROM pg_stat_user_tables WHERE relname = 'maint_t'",
+                           10.0));
+}
+
 /* Percent-encodes s for a query string. */
 static void
 urlencode(const char *s, char *out, size_t size)
@@ -737,6 +798,7 @@ main(void)
         cmocka_unit_test(test_serve_refuses_bad_config),
         cmocka_unit_test_teardown(test_serve_fleet, close_sessions),
         cmocka_unit_test_teardown(test_serve_full_server_through_reserved_slot, close_sessions),
+        cmocka_unit_test_teardown(test_serve_maintenance_window, close_sessions),
         cmocka_unit_test_teardown(test_alertmanager_webhook_auto_fix, close_sessions),
         cmocka_unit_test_teardown(test_prometheus_scrapes_and_evaluates_rules, close_sessions),
     };
