@@ -430,8 +430,8 @@ set_label(ConnAttempt *attempt, PGconn *conn, const ConnSpec *spec)
  * probably means ...", and outcomes, audit rows and snapshot messages are
  * one line.  The first line is the reason when the server sent one.
  */
-static void
-first_line(char *dst, size_t size, const char *text)
+void
+pgconn_first_line(char *dst, size_t size, const char *text)
 {
     size_t n = 0;
 
@@ -528,7 +528,7 @@ pgconn_next_result(PgConn *conn, int64_t deadline_ms, bool *failed, PmError *err
         {
             char why[256];
 
-            first_line(why, sizeof(why), PQerrorMessage(conn->conn));
+            pgconn_first_line(why, sizeof(why), PQerrorMessage(conn->conn));
             pm_error_set(err, "connection to server lost: %s", why);
             pm_error_hint(err, "The server may have crashed or been restarted.");
             *failed = true;

@@ -85,4 +85,7 @@ int64_t pgconn_deadline(const PgConn *conn);
 PGresult *pgconn_exec(PgConn *conn, const char *sql, int n_params, const char *const *values,
                       PmError *err);
 
+/* The first line of libpq's error text, without its "FATAL:"/"ERROR:" tag, into dst. */
+void pgconn_first_line(char *dst, size_t size, const char *text);
+
 #endif

@@ -596,32 +596,6 @@ one_line(char *dst, size_t size, const char *text)
     dst[n] = '\0';
 }
 
-/*
- * The first line of libpq's error text, without its "FATAL:" tag (issue 8):
- * a lost connection reads "FATAL:  terminating connection due to
- * administrator command\nserver closed the connection unexpectedly\n\tThis
- * probably means ...", and outcomes, audit rows and snapshot messages are
- * one line.  The first line is the reason when the server sent one.
- */
-static void
-first_line(char *dst, size_t size, const char *text)
-{
-    size_t n = 0;
-
-    if (strncmp(text, "FATAL:", 6) == 0 || strncmp(text, "ERROR:", 6) == 0)
-        text += 6;
-    while (*text == ' ')
-        text++;
-    while (text[n] != '\0' && text[n] != '\n' && n + 1 < size)
-    {
-        dst[n] = text[n] == '\t' ? ' ' : text[n];
-        n++;
-    }
-    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\r'))
-        n--;
-    dst[n] = '\0';
-}
-
 static void
 note_superuser(ProbeJob *job)
 {
@@ -1106,7 +1080,7 @@ step_read(ProbeJob *job)
                 PmError qerr;
                 char why[256];
 
-                first_line(why, sizeof(why), PQerrorMessage(conn));
+                pgconn_first_line(why, sizeof(why), PQerrorMessage(conn));
                 pm_error_set(&qerr, "connection to server lost: %s", why);
                 job_fail(job, CONN_SERVER_DOWN, qerr.message);
                 return 0;
