@@ -11,7 +11,12 @@
 WITH a AS MATERIALIZED (
     SELECT pid, state, wait_event_type, query_start, xact_start, application_name
     FROM pg_catalog.pg_stat_get_activity(NULL)
-    WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
+    -- Without pg_monitor, other roles' rows hide backend_type: a row with a
+    -- database and a role is still a client, counted though its state is
+    -- hidden (else DatabaseHighConnections could never fire for such a role).
+    WHERE (backend_type = 'client backend'
+           OR (backend_type IS NULL AND datid IS NOT NULL AND usesysid IS NOT NULL))
+      AND pid <> pg_catalog.pg_backend_pid()
 )
 SELECT pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1) AS version,
        pg_catalog.current_setting('server_version_num')::int4 AS version_num,
