@@ -57,7 +57,7 @@ for part in "${parts[@]}"; do
         soak)
             detail[$part]="$(awk '/^cycles: / { c = $2 " cycles in " $4 " s" }
                 /RSS growth over/ { g = $0; sub(/.*\(/, "", g); sub(/\).*/, "", g) }
-                /open fds constant:/ { f = $0; sub(/.*constant: /, "", f); sub(/;.*/, "", f) }
+                /open fds constant:/ { f = $0; sub(/.*open fds constant: /, "", f); sub(/;.*/, "", f) }
                 /probe errors: / { e = $0; sub(/.*probe errors: /, "", e); sub(/;.*/, "", e) }
                 END { printf "%s, %s probe errors; RSS %s; fds %s", c, e, g, f }' "$log")" ;;
     esac

@@ -17,8 +17,9 @@
 # and then reads every valgrind report (one file per process, under
 # BUILD_DIR/valgrind/): a process with an error (invalid read or write, use of
 # an uninitialised value, a bad free, a definite leak) is printed in full.
-# PGMEDIC_VG_ONLY=REGEX runs only the integration tests whose file name
-# matches (tests/run.sh's PGMEDIC_TEST_ONLY), e.g. "serve|probe_job".
+# PGMEDIC_VG_ONLY=REGEX runs only the test binaries whose name matches
+# (tests/run.sh's PGMEDIC_TEST_ONLY; names are unit/core/rules_test,
+# integration/serve_test...), e.g. "^unit/|serve|probe_job".
 # Ends with run.sh's "N passed, N failed" line followed by
 #   valgrind: N processes checked, N with errors
 # and exits 1 when a test failed or a process had an error.
