@@ -253,14 +253,15 @@ uninstall:
 #   make valgrind    the unit and integration suites, every test binary and every
 #                    pgmedic process under valgrind --leak-check=full
 #                    --errors-for-leak-kinds=definite --error-exitcode=99
-#                    (tests/valgrind.sh; a -O1 -g build in build-valgrind; ~12 min)
+#                    (tests/valgrind.sh; a -O1 -g build in build-valgrind; ~18 min)
 #   make torture     before a release: make valgrind, then serve under 50 concurrent
 #                    scrapers for 60 s and a soak of 10,000 probe cycles, against a
-#                    -O2 -g build in build-g (tests/torture.sh; ~20 min)
+#                    -O2 -g build in build-g (tests/torture.sh; ~25 min)
 
 .PHONY: valgrind torture
 
 valgrind: deps
+	@scripts/deps.sh valgrind
 	@$(MAKE) --no-print-directory BUILD=build-valgrind CFLAGS="-O1 -g" tests
 	@tests/valgrind.sh build-valgrind
 
@@ -270,6 +271,7 @@ $(BUILD)/tests/load/scrape: tests/load/scrape.c
 	@$(CC) $(ALL_CFLAGS) $< -pthread -o $@
 
 torture: deps
+	@scripts/deps.sh valgrind
 	@$(MAKE) --no-print-directory BUILD=build-valgrind CFLAGS="-O1 -g" tests
 	@$(MAKE) --no-print-directory BUILD=build-g build-g/pgmedic build-g/tests/load/scrape
 	@tests/torture.sh build-valgrind build-g

@@ -10,7 +10,8 @@ set -euo pipefail
 packages=(gcc make pkg-config libpq-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
     libjansson-dev libinih-dev postgresql-15 postgresql-client-15 util-linux
     curl openssl prometheus prometheus-alertmanager libncurses-dev tmux chromium mandoc)
-# Targets outside make check name theirs: scripts/deps.sh clang libclang-rt-14-dev (make fuzz).
+# Targets outside make check name theirs: scripts/deps.sh clang libclang-rt-14-dev (make fuzz),
+# scripts/deps.sh valgrind (make valgrind, make torture).
 packages+=("$@")
 
 missing=()

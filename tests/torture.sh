@@ -7,7 +7,7 @@
 # In turn, never at the same time (each measures the machine):
 #   valgrind  tests/valgrind.sh VALGRIND_BUILD: the unit and integration
 #             suites with every test binary and pgmedic process under
-#             valgrind (about 12 min)
+#             valgrind (about 18 min)
 #   load      tests/load/load.sh with LOAD_BUILD/pgmedic: serve, 10 targets,
 #             50 concurrent scrapers for 60 s (about 2 min)
 #   soak      tests/load/soak.sh with LOAD_BUILD/pgmedic: 10,000 probe cycles
