@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/store_int.h"
+#include "util/clock.h"
 
 /* Each entry brings the schema from version (index) to version (index + 1). */
 static const char *const migrations[] = {
@@ -263,9 +265,32 @@ store_open(const char *path, PmError *err)
      * wal_autocheckpoint checkpoints during later writes.
      */
     sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *) NULL);
-    if (exec_sql(store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                        "PRAGMA foreign_keys = ON;",
-                 err) != 0 ||
+    {
+        /*
+         * Switching a new file to WAL takes an exclusive lock, and SQLite can
+         * answer BUSY at once, without its busy handler, when another process
+         * opens the same new store at that moment (make torture saw it once
+         * in 24 concurrent first opens).  Retry within the busy timeout.
+         */
+        int64_t deadline = pm_clock_ms() + 10000;
+        int rc;
+
+        while ((rc = sqlite3_exec(store->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) ==
+                   SQLITE_BUSY &&
+               pm_clock_ms() < deadline)
+        {
+            struct timespec ts = {0, 20 * 1000000L};
+
+            nanosleep(&ts, NULL);
+        }
+        if (rc != SQLITE_OK)
+        {
+            pm_error_set(err, "could not open store \"%s\": %s", store->path,
+                         sqlite3_errmsg(store->db));
+            goto fail;
+        }
+    }
+    if (exec_sql(store, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err) != 0 ||
         migrate(store, err) != 0)
         goto fail;
     return store;
