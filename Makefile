@@ -18,24 +18,78 @@ TESTPKGS = cmocka
 # libpq links statically from Debian's own archives (libpq-dev's libpq.a and
 # postgresql-server-dev-15's libpgcommon/libpgport) when they are installed:
 # loading libpq.so's 26 shared libraries is a third of a `pgmedic check` and
-# 4 MB of its RSS.  OpenSSL stays shared, so its security updates apply; GSSAPI
-# and LDAP are loaded on first use (src/pg/libpq_lazy.c).  A statically linked
-# libpq takes libpq's own security updates only when pgmedic is rebuilt:
-# packagers who prefer the shared one build with `make PQ_LINK=shared`.
+# 4 MB of its RSS.  GSSAPI and LDAP are loaded on first use
+# (src/pg/libpq_lazy.c).  A statically linked libpq takes libpq's own
+# security updates only when pgmedic is rebuilt: packagers who prefer the
+# shared one build with `make PQ_LINK=shared`.
 PG_LIBDIR    := $(shell pg_config --libdir 2>/dev/null)
 PG_PKGLIBDIR := $(shell pg_config --pkglibdir 2>/dev/null)
 PQ_STATIC_LIBS = $(PG_LIBDIR)/libpq.a $(PG_PKGLIBDIR)/libpgcommon_shlib.a \
                  $(PG_PKGLIBDIR)/libpgport_shlib.a
 PQ_LINK ?= $(if $(strip $(foreach f,$(PQ_STATIC_LIBS),$(if $(wildcard $(f)),,missing))),shared,static)
-LAZY_OBJ = $(BUILD)/obj/src/pg/libpq_lazy.o
+
+# OpenSSL and GnuTLS stay shared libraries (their security updates apply
+# without a rebuild), but on x86-64 they are loaded on the first call into
+# them (src/util/lazylib.h): the static libpq's and libmicrohttpd's calls go
+# to stubs that scripts/lazystubs.sh generates from the archives, so a
+# process that makes no TLS connection and no password login never maps
+# them (1.7 and 2.3 MB of RSS).  libmicrohttpd itself links statically then
+# (MHD_LINK=static, from libmicrohttpd-dev's libmicrohttpd.a); otherwise serve
+# dlopen()s libmicrohttpd.so (src/serve/http.c).  LAZY_STUBS=no links both
+# libraries the ordinary way.
+MULTIARCH_LIBDIR := /usr/lib/$(shell $(CC) -dumpmachine 2>/dev/null | sed 's/-pc-/-/')
+LAZY_STUBS ?= $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine 2>/dev/null)),yes,no)
+MHD_STATIC_LIB = $(MULTIARCH_LIBDIR)/libmicrohttpd.a
+MHD_LINK ?= $(if $(and $(filter yes,$(LAZY_STUBS)),$(wildcard $(MHD_STATIC_LIB))),static,dlopen)
+
+# SQLite links statically as well where the lazy stubs work and libsqlite3-dev
+# has its archive (SQLITE_LINK=static): its calls into libm (SQL math
+# functions, which pgmedic's statements do not use) become lazy stubs too,
+# and serve maps neither libsqlite3.so nor libm (1.5 MB of RSS between them).
+# The store is pgmedic's own 0600 file, read and written with pgmedic's own
+# statements: the case where a SQLite fix waiting for a rebuild matters
+# least.  SQLITE_LINK=shared links libsqlite3.so and libm the ordinary way.
+SQLITE_STATIC_LIB = $(MULTIARCH_LIBDIR)/libsqlite3.a
+SQLITE_LINK ?= $(if $(and $(filter yes,$(LAZY_STUBS)),$(wildcard $(SQLITE_STATIC_LIB))),static,shared)
+
+# Relative relocations packed (DT_RELR: binutils 2.38, glibc 2.36): 85 KB of
+# .rela.dyn that every start reads and every process maps become 1 KB.
+RELR_LDFLAGS := $(shell printf 'int main(void) { return 0; }\n' | \
+                  $(CC) -x c - -Wl,-z,pack-relative-relocs -o /dev/null 2>/dev/null && \
+                  echo -Wl,-z,pack-relative-relocs)
+
+# Objects that stand in for a library and must be linked before the archives
+# that call them (the archives are searched once, in order).
+SHIM_OBJS =
 ifeq ($(PQ_LINK),static)
-PQ_LIBS   = $(PQ_STATIC_LIBS) $(LAZY_OBJ) -lssl -lcrypto -lpthread -ldl
+SHIM_OBJS += $(BUILD)/obj/src/pg/libpq_lazy.o
 PQ_CFLAGS = -DPGMEDIC_STATIC_LIBPQ
+ifeq ($(LAZY_STUBS),yes)
+PQ_CFLAGS += -DPGMEDIC_LAZY_OPENSSL
+SHIM_OBJS += $(BUILD)/obj/gen/lazy_openssl.o
+PQ_LIBS    = $(PQ_STATIC_LIBS) -lpthread -ldl
+else
+PQ_LIBS    = $(PQ_STATIC_LIBS) -lssl -lcrypto -lpthread -ldl
+endif
 else
 PQ_LIBS   = $(shell pkg-config --libs libpq)
 PQ_CFLAGS =
 endif
-
+ifeq ($(MHD_LINK),static)
+PQ_CFLAGS += -DPGMEDIC_STATIC_MHD
+SHIM_OBJS += $(BUILD)/obj/src/serve/mhd_lazy.o $(BUILD)/obj/gen/lazy_gnutls.o
+PQ_LIBS   += $(MHD_STATIC_LIB)
+endif
+ifeq ($(SQLITE_LINK),static)
+PQ_CFLAGS += -DPGMEDIC_LAZY_LIBM
+SHIM_OBJS += $(BUILD)/obj/src/store/sqlite_lazy.o $(BUILD)/obj/gen/lazy_libm.o
+DB_LIBS    = $(SQLITE_STATIC_LIB)
+else
+DB_LIBS    = $(shell pkg-config --libs sqlite3) -lm
+endif
+ifeq ($(LAZY_STUBS),yes)
+SHIM_OBJS += $(BUILD)/obj/src/util/lazylib.o $(BUILD)/obj/src/util/lazylib_x86_64.o
+endif
 WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wvla \
            -Wpointer-arith -Wcast-qual -Wwrite-strings -Wimplicit-fallthrough -Wconversion -Wundef
 ifeq ($(WERROR),1)
@@ -46,15 +100,18 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARNINGS) $(CFLAGS) \
              -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS)) $(PQ_CFLAGS)
-LIBS    = $(PQ_LIBS) $(shell pkg-config --libs $(filter-out libpq,$(PKGS))) -lm
+LIBS    = $(PQ_LIBS) $(shell pkg-config --libs $(filter-out libpq sqlite3,$(PKGS))) $(DB_LIBS)
+# Test programs may call libm themselves.
+TEST_LIBS = $(LIBS) -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS    += -fsanitize=address,undefined
 endif
 
 SRCS     = $(shell find src -name '*.c' | sort)
-OBJS     = $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/sql.o $(BUILD)/obj/gen/rules_yml.o
-LIB_OBJS = $(filter-out $(BUILD)/obj/src/main.o $(LAZY_OBJ),$(OBJS))
+OBJS     = $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/sql.o $(BUILD)/obj/gen/rules_yml.o \
+           $(filter-out $(SRCS:%.c=$(BUILD)/obj/%.o),$(SHIM_OBJS))
+LIB_OBJS = $(filter-out $(BUILD)/obj/src/main.o $(SHIM_OBJS),$(OBJS))
 SQL      = $(sort $(wildcard sql/*.sql))
 
 UNIT_SRCS  = $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
@@ -92,29 +149,58 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/sql.h
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# The lazy stubs (see SHIM_OBJS above) and the one place they all jump to.
+$(BUILD)/gen/lazy_openssl.S: scripts/lazystubs.sh $(PQ_STATIC_LIBS)
+	@mkdir -p $(dir $@)
+	@scripts/lazystubs.sh openssl $(MULTIARCH_LIBDIR)/libssl.so $(MULTIARCH_LIBDIR)/libcrypto.so \
+	    -- $(PQ_STATIC_LIBS) >$@.tmp && mv $@.tmp $@
+
+# gnutls_malloc is a variable, and MHD's library constructor calls
+# gnutls_global_init(): both are defined in src/serve/mhd_lazy.c.
+$(BUILD)/gen/lazy_gnutls.S: scripts/lazystubs.sh $(MHD_STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@scripts/lazystubs.sh gnutls $(MULTIARCH_LIBDIR)/libgnutls.so --skip gnutls_malloc \
+	    --skip gnutls_global_init --skip gnutls_global_deinit -- $(MHD_STATIC_LIB) >$@.tmp && mv $@.tmp $@
+
+# libm for SQLite and for pgmedic's own calls (but see src/util/numeric.h).
+$(BUILD)/gen/lazy_libm.S: scripts/lazystubs.sh $(SQLITE_STATIC_LIB) $(BUILD)/libpgmedic.a \
+                          $(BUILD)/obj/src/main.o
+	@mkdir -p $(dir $@)
+	@scripts/lazystubs.sh libm $(MULTIARCH_LIBDIR)/libm.so.6 \
+	    -- $(SQLITE_STATIC_LIB) $(BUILD)/libpgmedic.a $(BUILD)/obj/src/main.o >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.S
+	@mkdir -p $(dir $@)
+	@$(CC) $(filter-out -fsanitize%,$(ALL_CFLAGS)) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) $(filter-out -fsanitize%,$(ALL_CFLAGS)) -c $< -o $@
+
 $(BUILD)/pgmedic: $(OBJS)
-	@echo "  LINK    $@ (libpq $(PQ_LINK))"
-	@$(CC) $(LDFLAGS) $(filter-out $(LAZY_OBJ),$^) $(LIBS) -o $@
+	@echo "  LINK    $@ (libpq $(PQ_LINK), libmicrohttpd $(MHD_LINK), sqlite $(SQLITE_LINK), lazy stubs $(LAZY_STUBS))"
+	@$(CC) $(LDFLAGS) $(RELR_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/libpgmedic.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar rcs $@ $^
 
 # Unit tests link the library (everything but main) and cmocka.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgmedic.a $(LAZY_OBJ)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgmedic.a $(SHIM_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $<"
 	@$(CC) $(ALL_CFLAGS) -Itests -Itests/unit $(shell pkg-config --cflags $(TESTPKGS)) $< \
-	    $(BUILD)/libpgmedic.a $(LDFLAGS) $(LIBS) $(shell pkg-config --libs $(TESTPKGS)) -o $@
+	    $(SHIM_OBJS) $(BUILD)/libpgmedic.a $(LDFLAGS) $(TEST_LIBS) $(shell pkg-config --libs $(TESTPKGS)) -o $@
 
 # Integration tests drive the binary; the ones that drive the library (the
 # probe job) link it too.
 $(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/harness.c \
-                              tests/integration/harness.h $(BUILD)/libpgmedic.a $(LAZY_OBJ)
+                              tests/integration/harness.h $(BUILD)/libpgmedic.a $(SHIM_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $<"
 	@$(CC) $(ALL_CFLAGS) -Itests/integration $(shell pkg-config --cflags $(TESTPKGS)) $< \
-	    tests/integration/harness.c $(BUILD)/libpgmedic.a $(LDFLAGS) $(LIBS) \
+	    tests/integration/harness.c $(SHIM_OBJS) $(BUILD)/libpgmedic.a $(LDFLAGS) $(TEST_LIBS) \
 	    $(shell pkg-config --libs $(TESTPKGS)) -o $@
 
 tests: $(BUILD)/pgmedic $(UNIT_BINS) $(INTEG_BINS)
@@ -196,10 +282,10 @@ fuzz-regress:
 
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_fuzz)
 
-$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard tests/fuzz/*.h) $(BUILD)/libpgmedic.a $(LAZY_OBJ)
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard tests/fuzz/*.h) $(BUILD)/libpgmedic.a $(SHIM_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $<"
-	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/libpgmedic.a $(LDFLAGS) $(LIBS) -o $@
+	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(SHIM_OBJS) $(BUILD)/libpgmedic.a $(LDFLAGS) $(TEST_LIBS) -o $@
 
 # A regression test #includes its target.
 $(FUZZ_NAMES:%=$(BUILD)/tests/unit/fuzz/%_regress_test): $(BUILD)/tests/unit/fuzz/%_regress_test: \

@@ -1,6 +1,6 @@
 /*
- * libpq_lazy.c - GSSAPI and LDAP for a statically linked libpq, loaded on
- * first use.
+ * libpq_lazy.c - GSSAPI, LDAP and OpenSSL for a statically linked libpq,
+ * loaded on first use.
  *
  * When libpq is linked from Debian's libpq.a (the default when the archives
  * are installed, see the Makefile), its references to the Kerberos GSSAPI
@@ -15,6 +15,9 @@
  * forwards to the real function.  When the library is not installed the
  * calls fail the way the library itself reports "no credentials" or "cannot
  * connect", so libpq goes on as it does when GSSAPI finds no credentials.
+ *
+ * OpenSSL's hundred-odd functions are generated stubs instead (see the end of
+ * this file and src/util/lazylib.h); only their library is declared here.
  *
  * With a shared libpq (PQ_LINK=shared) this file compiles to nothing: the
  * definitions would otherwise interpose on libgssapi_krb5's own.
@@ -383,6 +386,31 @@ ldap_err2string(int err)
 
     LDAP_CALL(ldap_err2string, missing, err);
 }
+
+/* --- OpenSSL ------------------------------------------------------------------ */
+
+#ifdef PGMEDIC_LAZY_OPENSSL
+
+#include "util/lazylib.h"
+
+/*
+ * libpq's and libpgcommon's calls into libssl and libcrypto are the stubs
+ * that scripts/lazystubs.sh generated into gen/lazy_openssl.S (the Makefile
+ * runs it on the archives): OpenSSL is loaded on the first TLS handshake,
+ * SCRAM or MD5 exchange, or strong random number libpq asks for.  Over a
+ * unix socket with peer or trust authentication it is never loaded.
+ */
+extern const char pgm_lazy_openssl_soname[];
+extern const char *const pgm_lazy_openssl_names[];
+extern void *pgm_lazy_openssl_slots[];
+extern LazyLib pgm_lazy_openssl;
+
+LazyLib pgm_lazy_openssl =
+    LAZYLIB_INIT(pgm_lazy_openssl_soname,
+                 "TLS connections and password authentication (SCRAM, MD5) to PostgreSQL",
+                 pgm_lazy_openssl_names, pgm_lazy_openssl_slots, NULL);
+
+#endif /* PGMEDIC_LAZY_OPENSSL */
 
 #else
 

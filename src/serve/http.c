@@ -3,9 +3,11 @@
  *
  * Every pgmedic command is one binary, and the short CLI commands must not
  * pay for loading libmicrohttpd and its GnuTLS chain at start-up (start time
- * and RSS are benchmarked).  So the library is not linked: http_start()
- * dlopen()s it once and resolves the few functions used here into a table of
- * pointers; <microhttpd.h> only provides types and constants.
+ * and RSS are benchmarked).  So the few functions used here are called
+ * through a table of pointers, which http_start() fills once: with the
+ * functions of the statically linked libmicrohttpd when the build has it
+ * (MHD_LINK=static: its GnuTLS is then loaded only when TLS is configured,
+ * see mhd_lazy.c), or by dlopen()ing libmicrohttpd.so otherwise.
  *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), not
  * a pool of polling threads.  Handlers block: the on-demand /probe waits up
@@ -114,6 +116,23 @@ static char mhd_load_error[256]; /* "" once loaded */
             memcpy(&mhd.name, &sym, sizeof(sym));                                                  \
     }
 
+#ifdef PGMEDIC_STATIC_MHD
+
+/*
+ * libmicrohttpd is linked in (MHD_LINK=static, see the Makefile) and its
+ * GnuTLS is loaded on first use (src/serve/mhd_lazy.c): the table points at
+ * the linked functions.
+ */
+#define LINK_PTR(name, ret, args) mhd.name = name;
+
+static void
+mhd_load(void)
+{
+    MHD_FUNCS(LINK_PTR)
+}
+
+#else
+
 static void
 mhd_load(void)
 {
@@ -130,6 +149,8 @@ mhd_load(void)
     }
     MHD_FUNCS(LOAD_PTR)
 }
+
+#endif /* PGMEDIC_STATIC_MHD */
 
 /* --- the server ---------------------------------------------------------------- */
 

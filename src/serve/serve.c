@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "conf/conf.h"
 #include "core/alertstate.h"
@@ -54,6 +57,8 @@
 #define PUSH_REPEAT_S 60.0
 /* Alert pushes waiting at most; older ones are dropped when Alertmanager is unreachable. */
 #define MAX_QUEUED_PUSHES 1024
+/* SQLite's page cache for the store, KiB (store_limit_cache). */
+#define SERVE_STORE_CACHE_KIB 256
 
 /* What one finished probe left: immutable once published, freed with its last reference. */
 typedef struct
@@ -1901,6 +1906,14 @@ serve_run(const ServeOptions *opts)
     size_t i;
     int rc = 3;
 
+#ifdef __GLIBC__
+    /*
+     * glibc gives every thread that allocates an arena of its own (64 MiB
+     * reserved, tens of KiB touched for good).  serve's threads allocate
+     * little and seldom at the same time: one arena serves them all.
+     */
+    mallopt(M_ARENA_MAX, 1);
+#endif
     memset(&srv, 0, sizeof(srv));
     srv.opts = *opts;
     srv.wake[0] = srv.wake[1] = -1;
@@ -1928,7 +1941,8 @@ serve_run(const ServeOptions *opts)
         goto out;
     }
     srv.store = store_open(srv.conf.store, &err);
-    if (srv.store == NULL || store_relax_durability(srv.store, &err) != 0)
+    if (srv.store == NULL || store_relax_durability(srv.store, &err) != 0 ||
+        store_limit_cache(srv.store, SERVE_STORE_CACHE_KIB, &err) != 0)
     {
         slog("warning", NULL, "store_failed", "samples and alert changes not recorded: %s",
              err.message);

@@ -307,6 +307,16 @@ store_relax_durability(Store *store, PmError *err)
     return exec_sql(store, "PRAGMA synchronous = NORMAL", err);
 }
 
+int
+store_limit_cache(Store *store, int kib, PmError *err)
+{
+    char sql[64];
+
+    /* A negative cache_size is in KiB. */
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib > 0 ? kib : 1);
+    return exec_sql(store, sql, err);
+}
+
 void
 store_close(Store *store)
 {

@@ -43,6 +43,13 @@ void store_close(Store *store); /* NULL is a no-op */
  */
 int store_relax_durability(Store *store, PmError *err) PM_MUST_CHECK;
 
+/*
+ * Caps SQLite's page cache at kib KiB (its default is 2 MiB).  For serve,
+ * which keeps the store open for days: a cache that size would be its
+ * largest allocation, for samples it appends and rarely reads back.
+ */
+int store_limit_cache(Store *store, int kib, PmError *err) PM_MUST_CHECK;
+
 /* The path actually opened (after ~ expansion). */
 const char *store_path(const Store *store);
 

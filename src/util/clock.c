@@ -3,10 +3,11 @@
  */
 #include "util/clock.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "util/numeric.h"
 
 int64_t
 pm_clock_ms(void)
@@ -39,7 +40,7 @@ void
 pm_format_iso8601(double unix_time, char *buf, size_t size)
 {
     /* Round to the millisecond once, so that parse(format(t)) is stable. */
-    long long total_ms = llround(unix_time * 1000.0);
+    long long total_ms = pm_llround(unix_time * 1000.0);
     long long whole = total_ms / 1000, frac = total_ms % 1000;
     time_t secs;
     int ms;

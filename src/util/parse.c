@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/numeric.h"
+
 static const struct
 {
     const char *name;
@@ -55,10 +57,10 @@ parse_duration_ms(const char *text, const char *what, int64_t max_ms, int64_t *o
         goto invalid;
     /*
      * (double) max_ms can round up past max_ms, up to 2^63 for INT64_MAX,
-     * where llround() has no int64_t to give ("9223372036854775807ms" was
+     * where pm_llround() has no int64_t to give ("9223372036854775807ms" was
      * read as a negative duration): check the rounded result as well.
      */
-    if (ms > (double) max_ms || ms >= 0x1p63 || llround(ms) > max_ms)
+    if (ms > (double) max_ms || ms >= 0x1p63 || pm_llround(ms) > max_ms)
     {
         char limit[32];
 
@@ -67,7 +69,7 @@ parse_duration_ms(const char *text, const char *what, int64_t max_ms, int64_t *o
         pm_error_detail(err, "The largest allowed value is %s.", limit);
         return -1;
     }
-    *out = (int64_t) llround(ms);
+    *out = (int64_t) pm_llround(ms);
     return 0;
 
 invalid:

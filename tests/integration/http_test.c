@@ -554,10 +554,21 @@ test_libraries_load_lazily(void **state)
     H_ASSERT_NOT_CONTAINS(r.err, "libcurl");
     H_ASSERT_NOT_CONTAINS(r.err, "gnutls");
     h_run_free(&r);
+#ifdef PGMEDIC_STATIC_MHD
+    /*
+     * This process: libmicrohttpd is linked in, and its GnuTLS is loaded
+     * only for TLS (src/serve/mhd_lazy.c; test_tls checks that it is then).
+     */
+    assert_false(maps_contain("libmicrohttpd"));
+    srv = start_default(&port);
+    assert_false(maps_contain("libgnutls"));
+    assert_false(maps_contain("libmicrohttpd"));
+#else
     /* This process: loaded by the first http_start(), not before. */
     assert_false(maps_contain("libmicrohttpd"));
     srv = start_default(&port);
     assert_true(maps_contain("libmicrohttpd"));
+#endif
     http_stop(srv);
 }
 
@@ -1118,6 +1129,8 @@ test_tls(void **state)
     assert_status(&r, 200);
     assert_string_equal(r.body, "hello tls");
     resp_free(&r);
+    /* GnuTLS came with the TLS set-up (loaded lazily with MHD_LINK=static). */
+    assert_true(maps_contain("libgnutls"));
     /* Plain HTTP on the TLS port gets no answer. */
     curl_do(&r, url(port, "/hello"), NULL);
     assert_int_equal(r.status, 0);

@@ -1998,24 +1998,25 @@ test_no_file_serving(void **state)
 }
 
 /* TLS from the configuration: the webhook over HTTPS with the token; plain HTTP gets nothing. */
+/*
+ * A new directory under the test root with a self-signed certificate for
+ * localhost: key (unencrypted) and cert, each H_PATH_MAX + 16 bytes.  Skips
+ * the test when openssl(1) is missing.
+ */
 static void
-test_tls_from_config(void **state)
+make_certificate(char *dir, size_t dir_size, char *key, char *cert)
 {
-    Serve s;
-    char dir[H_PATH_MAX], key[H_PATH_MAX + 16], cert[H_PATH_MAX + 16], text[8 * H_PATH_MAX];
-    char url[160], resolve[64], auth[128];
     HRun r;
 
-    (void) state;
     if (access("/usr/bin/openssl", X_OK) != 0)
     {
         fprintf(stderr, "note: openssl(1) is not installed: TLS is not checked\n");
         skip();
     }
-    snprintf(dir, sizeof(dir), "%s/tls.XXXXXX", h_tmproot());
+    snprintf(dir, dir_size, "%s/tls.XXXXXX", h_tmproot());
     assert_non_null(mkdtemp(dir));
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, H_PATH_MAX + 16, "%s/key.pem", dir);
+    snprintf(cert, H_PATH_MAX + 16, "%s/cert.pem", dir);
     {
         const char *const argv[] = {"/usr/bin/openssl",
                                     "req",
@@ -2039,6 +2040,36 @@ test_tls_from_config(void **state)
         H_ASSERT_EXIT(&r, 0);
         h_run_free(&r);
     }
+}
+
+/*
+ * Whether process pid has a file whose path contains name mapped
+ * (/proc/PID/maps): which shared libraries it has loaded.
+ */
+static bool
+maps_contain(pid_t pid, const char *name)
+{
+    char path[64], *maps;
+    bool found;
+
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int) pid);
+    maps = h_read_file(path, NULL);
+    assert_non_null(maps);
+    found = strstr(maps, name) != NULL;
+    free(maps);
+    return found;
+}
+
+static void
+test_tls_from_config(void **state)
+{
+    Serve s;
+    char dir[H_PATH_MAX], key[H_PATH_MAX + 16], cert[H_PATH_MAX + 16], text[8 * H_PATH_MAX];
+    char url[160], resolve[64], auth[128];
+    HRun r;
+
+    (void) state;
+    make_certificate(dir, sizeof(dir), key, cert);
     snprintf(s.conf, sizeof(s.conf), "%s/serve-tls.ini", h_tmproot());
     snprintf(text, sizeof(text),
              "[serve]\ntoken_file = %s\ntls_cert = %s\ntls_key = %s\n"
@@ -2074,6 +2105,8 @@ test_tls_from_config(void **state)
         assert_string_equal(r.out, "202");
         h_run_free(&r);
     }
+    /* GnuTLS is there now, loaded for the TLS setup (see test_tls_libraries_on_demand). */
+    assert_true(maps_contain(s.d.pid, "/libgnutls.so"));
     {
         char *log;
 
@@ -2087,6 +2120,164 @@ test_tls_from_config(void **state)
         H_ASSERT_NOT_CONTAINS(log, "PRIVATE KEY");
         free(log);
     }
+}
+
+/*
+ * Without TLS anywhere, serve never maps OpenSSL or GnuTLS: on x86-64 both
+ * are loaded on the first call into them (src/util/lazylib.h), which a unix
+ * socket with trust authentication and plain HTTP never make.  This is 1.7 +
+ * 2.3 MB of the daemon's RSS (bench/serve.sh).
+ */
+static void
+test_tls_libraries_on_demand(void **state)
+{
+    Serve s;
+    char text[4 * H_PATH_MAX], url[160];
+
+    (void) state;
+    snprintf(s.conf, sizeof(s.conf), "%s/serve-notls.ini", h_tmproot());
+    snprintf(text, sizeof(text),
+             "[pgmedic]\ninterval = 300ms\n"
+             "[target a]\nconninfo = host=%s port=%s user=postgres dbname=postgres\n",
+             c.host, c.port);
+    write_file(s.conf, text, 0600);
+    serve_start(&s, NULL, false);
+    snprintf(url, sizeof(url), "%s/metrics", s.base);
+    assert_true(h_wait_http(url, "pgmedic_up{target=\"a\"} 1", 20.0));
+#if defined(PGMEDIC_LAZY_OPENSSL)
+    assert_false(maps_contain(s.d.pid, "/libssl.so"));
+    assert_false(maps_contain(s.d.pid, "/libcrypto.so"));
+#else
+    fprintf(stderr, "note: this build links OpenSSL the ordinary way (LAZY_STUBS=no)\n");
+#endif
+#if defined(PGMEDIC_STATIC_MHD)
+    assert_false(maps_contain(s.d.pid, "/libgnutls.so"));
+#else
+    fprintf(stderr, "note: this build dlopen()s libmicrohttpd, which maps GnuTLS\n");
+#endif
+    h_daemon_stop(&s.d);
+    assert_int_equal(s.d.status, 0);
+}
+
+/*
+ * TLS to PostgreSQL through the lazily loaded OpenSSL: the server gets a
+ * certificate and ssl = on; `check` with sslmode=require and serve with
+ * sslmode=verify-full (the certificate as root, host name checked) connect,
+ * the server sees their sessions encrypted, and a wrong root certificate is
+ * refused the way libpq says it.
+ */
+static void
+test_tls_to_postgres(void **state)
+{
+    Serve s;
+    char dir[H_PATH_MAX], key[H_PATH_MAX + 16], cert[H_PATH_MAX + 16];
+    char text[8 * H_PATH_MAX], url[160], conninfo[4 * H_PATH_MAX];
+    const char *files[][2] = {{key, "server.key"}, {cert, "server.crt"}};
+    char *value;
+    HRun r;
+    size_t i, log_at;
+    bool ssl_up;
+    double deadline;
+
+    (void) state;
+    make_certificate(dir, sizeof(dir), key, cert);
+    /* Written by the server itself, so they are its own (a key must be 0600 and the server's). */
+    for (i = 0; i < 2; i++)
+    {
+        char *pem = h_read_file(files[i][0], NULL), *sql, *oid;
+        size_t len;
+
+        assert_non_null(pem);
+        assert_null(strstr(pem, "$pem$"));
+        len = strlen(pem) + 2 * H_PATH_MAX + 256;
+        sql = malloc(len);
+        assert_non_null(sql);
+        snprintf(sql, len, "SELECT lo_from_bytea(0, convert_to($pem$%s$pem$, 'UTF8'))", pem);
+        oid = db_value("postgres", sql);
+        assert_non_null(oid);
+        snprintf(sql, len, "SELECT lo_export(%s, '%s/%s') + lo_unlink(%s)", oid, c.data,
+                 files[i][1], oid);
+        value = db_value("postgres", sql);
+        assert_non_null(value);
+        assert_string_equal(value, "2");
+        /* The server's own file, and we are root or the server's user: the key must be 0600. */
+        snprintf(sql, len, "%s/%s", c.data, files[i][1]);
+        assert_int_equal(chmod(sql, 0600), 0);
+        free(value);
+        free(oid);
+        free(sql);
+        free(pem);
+    }
+    log_at = h_log_size(&c);
+    assert_int_equal(h_sql(&c, "ALTER SYSTEM SET ssl = on"), 0);
+    assert_int_equal(h_sql(&c, "SELECT pg_reload_conf()"), 0);
+    /* Up once the server takes an SSL connection (its setting says on even when the key is refused). */
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%s user=postgres dbname=postgres sslmode=require "
+             "connect_timeout=5 application_name=security-admin",
+             c.port);
+    for (ssl_up = false, deadline = h_now() + 10.0 * h_slowdown(); !ssl_up && h_now() < deadline;)
+    {
+        PGconn *conn = PQconnectdb(conninfo);
+
+        ssl_up = PQstatus(conn) == CONNECTION_OK && PQsslInUse(conn);
+        PQfinish(conn);
+        if (!ssl_up)
+            usleep(50000);
+    }
+    if (!ssl_up)
+    {
+        value = h_log_since(&c, log_at);
+        fprintf(stderr, "the server did not take SSL; its log:\n%s\n", value);
+        free(value);
+    }
+    assert_true(ssl_up);
+
+    /* The CLI: sslmode=require over TCP. */
+    snprintf(conninfo, sizeof(conninfo),
+             "host=127.0.0.1 port=%s user=postgres dbname=postgres sslmode=require", c.port);
+    H_RUN(&r, NULL, "check", "-d", conninfo);
+    /* Reached: OK or WARNING, not CRITICAL (unreachable). */
+    if (r.exit_code > 1)
+        h_run_dump(&r, "check over TLS");
+    assert_true(r.exit_code == 0 || r.exit_code == 1);
+    h_run_free(&r);
+
+    /* A root certificate that did not sign the server's: refused, not ignored. */
+    snprintf(conninfo, sizeof(conninfo),
+             "host=localhost hostaddr=127.0.0.1 port=%s user=postgres dbname=postgres "
+             "sslmode=verify-full sslrootcert=/etc/ssl/certs/ca-certificates.crt",
+             c.port);
+    H_RUN(&r, NULL, "check", "-d", conninfo);
+    H_ASSERT_EXIT(&r, 2);
+    H_ASSERT_CONTAINS(r.out, "certificate verify failed");
+    h_run_free(&r);
+
+    /* serve, verifying the certificate and the host name. */
+    snprintf(s.conf, sizeof(s.conf), "%s/serve-pgtls.ini", h_tmproot());
+    snprintf(text, sizeof(text),
+             "[pgmedic]\ninterval = 300ms\n"
+             "[target tls]\nconninfo = host=localhost hostaddr=127.0.0.1 port=%s user=postgres "
+             "dbname=postgres sslmode=verify-full sslrootcert=%s\n",
+             c.port, cert);
+    write_file(s.conf, text, 0600);
+    serve_start(&s, NULL, false);
+    snprintf(url, sizeof(url), "%s/metrics", s.base);
+    assert_true(h_wait_http(url, "pgmedic_up{target=\"tls\"} 1", 20.0));
+    value = db_value("postgres", "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a "
+                                 "USING (pid) WHERE a.application_name = 'pgmedic' AND s.ssl");
+    assert_non_null(value);
+    assert_string_equal(value, "1");
+    free(value);
+#if defined(PGMEDIC_LAZY_OPENSSL)
+    assert_true(maps_contain(s.d.pid, "/libssl.so"));
+#endif
+    h_daemon_stop(&s.d);
+    assert_int_equal(s.d.status, 0);
+
+    assert_int_equal(h_sql(&c, "ALTER SYSTEM RESET ssl"), 0);
+    assert_int_equal(h_sql(&c, "SELECT pg_reload_conf()"), 0);
+    assert_true(h_wait_sql(&c, "SELECT current_setting('ssl') = 'off'", 10.0));
 }
 
 int
@@ -2106,6 +2297,8 @@ main(void)
         cmocka_unit_test(test_default_listen_is_loopback),
         cmocka_unit_test(test_no_file_serving),
         cmocka_unit_test(test_tls_from_config),
+        cmocka_unit_test(test_tls_libraries_on_demand),
+        cmocka_unit_test(test_tls_to_postgres),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
