@@ -20,10 +20,11 @@
 static inline long long
 pm_llround(double x)
 {
+    const double two63 = 9223372036854775808.0; /* 2^63 */
     long long t;
     double frac;
 
-    if (!(x > -0x1p63 && x < 0x1p63))
+    if (!(x > -two63 && x < two63))
         return x > 0 ? LLONG_MAX : LLONG_MIN;
     /*
      * Below 2^52 in magnitude t and x - t are exact; above, a double has no
