@@ -49,8 +49,6 @@
  * Every stopped process is SIGCONTed, every mount unmounted and every
  * background run joined by the teardowns, whatever failed.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -346,47 +344,12 @@ own_teardown(void **state)
     return 0;
 }
 
-/* Every process of the cluster: the postmaster, then its children. */
-static size_t
-cluster_pids(const HCluster *c, pid_t *out, size_t max)
-{
-    pid_t pm = h_cluster_pid(c);
-    DIR *dir;
-    struct dirent *e;
-    size_t n = 0;
-
-    if (pm <= 0)
-        return 0;
-    out[n++] = pm;
-    dir = opendir("/proc");
-    while (dir != NULL && (e = readdir(dir)) != NULL && n < max)
-    {
-        char path[300], buf[512], *p;
-        FILE *f;
-        long ppid;
-
-        if (!isdigit((unsigned char) e->d_name[0]))
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
-            sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == pm)
-            out[n++] = (pid_t) atol(e->d_name);
-        fclose(f);
-    }
-    if (dir != NULL)
-        closedir(dir);
-    return n;
-}
-
 /* kill -9 of the whole server: the postmaster first, then every child (stopped ones too). */
 static pid_t
 kill_cluster(HCluster *c)
 {
     pid_t pids[256];
-    size_t n = cluster_pids(c, pids, 256);
+    size_t n = h_cluster_pids(c, pids, 256);
 
     assert_true(n > 0);
     for (size_t i = 0; i < n; i++)

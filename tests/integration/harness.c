@@ -8,6 +8,8 @@
  */
 #include "harness.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -804,6 +806,41 @@ h_cluster_pid(const HCluster *c)
     if (errno != 0 || end == text || pid <= 0)
         return -1;
     return (pid_t)pid;
+}
+
+size_t
+h_cluster_pids(const HCluster *c, pid_t *out, size_t max)
+{
+    pid_t pm = h_cluster_pid(c);
+    DIR *dir;
+    struct dirent *e;
+    size_t n = 0;
+
+    if (pm <= 0)
+        return 0;
+    out[n++] = pm;
+    dir = opendir("/proc");
+    while (dir != NULL && (e = readdir(dir)) != NULL && n < max)
+    {
+        char path[300], buf[512], *p;
+        FILE *f;
+        long ppid;
+
+        if (!isdigit((unsigned char) e->d_name[0]))
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        /* The command name may hold ')': after its last one come state, then ppid. */
+        if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
+            sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == pm)
+            out[n++] = (pid_t) atol(e->d_name);
+        fclose(f);
+    }
+    if (dir != NULL)
+        closedir(dir);
+    return n;
 }
 
 void

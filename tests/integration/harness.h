@@ -83,6 +83,13 @@ int h_cluster_ctl(HCluster *c, const char *const *args);
 /* The postmaster pid, or -1. */
 pid_t h_cluster_pid(const HCluster *c);
 
+/*
+ * Every process of the cluster into out (at most max, max >= 1): the
+ * postmaster first, then its children as /proc lists them.  Returns how
+ * many; 0 when the postmaster is not running.
+ */
+size_t h_cluster_pids(const HCluster *c, pid_t *out, size_t max);
+
 /* Byte size of the server log right now (an offset for h_log_since). */
 size_t h_log_size(const HCluster *c);
 

@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,43 +162,11 @@ pgmedic_backends(HCluster *c)
     return n;
 }
 
-/* Every process of the cluster: the postmaster and its children. */
-static size_t
-cluster_pids(const HCluster *c, pid_t *out, size_t max)
-{
-    pid_t pm = h_cluster_pid(c);
-    DIR *dir = opendir("/proc");
-    struct dirent *e;
-    size_t n = 0;
-
-    out[n++] = pm;
-    while (dir != NULL && (e = readdir(dir)) != NULL && n < max)
-    {
-        char path[300], buf[512], *p;
-        FILE *f;
-        long ppid;
-
-        if (!isdigit((unsigned char) e->d_name[0]))
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
-            sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == pm)
-            out[n++] = (pid_t) atol(e->d_name);
-        fclose(f);
-    }
-    if (dir != NULL)
-        closedir(dir);
-    return n;
-}
-
 static void
 signal_cluster(const HCluster *c, int sig)
 {
     pid_t pids[256];
-    size_t n = cluster_pids(c, pids, 256), i;
+    size_t n = h_cluster_pids(c, pids, 256), i;
 
     for (i = 0; i < n; i++)
         kill(pids[i], sig);
