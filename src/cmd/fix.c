@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/progress.h"
+#include "cmd/signal_audited.h"
 #include "core/plan.h"
 #include "pg/act.h"
 #include "store/store.h"
@@ -186,20 +187,8 @@ typedef struct
     FixOptions *opts;
     Arena *arena;
     Snapshot snap;
-    Store *store;
-    int64_t audit_id;
-    StrBuf results; /* JSON array of per-item results, for the audit row */
-    JsonW rw;
-    int n_done, n_skipped, n_failed;
+    SignalAudited audit; /* the audit row, its per-item results and their counts */
 } FixRun;
-
-static const char *
-os_user(void)
-{
-    struct passwd *pw = getpwuid(geteuid());
-
-    return pw ? pw->pw_name : "?";
-}
 
 /* Asks on the terminal; true when the answer is yes (or --yes, or no terminal). */
 static bool
@@ -222,16 +211,8 @@ audit_begin(FixRun *run, const char *action, const char *plan_json)
 {
     PmError err;
     StrBuf options = STRBUF_INIT;
-    AuditBegin row;
-    int i;
+    int i, rc;
 
-    run->store = store_open(run->ctx->conf.store, &err);
-    if (run->store == NULL)
-    {
-        pm_log_pm_error(&err);
-        pm_log_hint("Nothing was done: pgmedic does not act without its audit log.");
-        return -1;
-    }
     /* The arguments after the action (tables, on/off), then the filters. */
     for (i = 1; i < run->ctx->opts.n_args; i++)
         strbuf_printf(&options, "%s%s", i > 1 ? " " : "", run->ctx->opts.args[i]);
@@ -244,63 +225,30 @@ audit_begin(FixRun *run, const char *action, const char *plan_json)
         strbuf_printf(&options, "%s--client %s", options.len ? " " : "", run->opts->client);
     if (run->opts->terminate)
         strbuf_printf(&options, "%s--terminate", options.len ? " " : "");
-    memset(&row, 0, sizeof(row));
-    row.target = run->snap.target ? run->snap.target : "?";
-    row.action = action;
-    row.options = strbuf_str(&options);
-    row.plan = plan_json;
-    row.os_user = os_user();
-    row.db_role = run->snap.role;
-    row.started_at = pm_wall_time();
-    if (store_audit_begin(run->store, &row, &run->audit_id, &err) != 0)
+    rc = signal_audited_open_log(&run->audit, run->ctx, &run->snap, action, strbuf_str(&options),
+                                 plan_json, &err);
+    strbuf_free(&options);
+    if (rc != 0)
     {
-        strbuf_free(&options);
         pm_log_pm_error(&err);
         pm_log_hint("Nothing was done: pgmedic does not act without its audit log.");
         return -1;
     }
-    strbuf_free(&options);
-    jsonw_init(&run->rw, &run->results, false);
-    jsonw_array_begin(&run->rw);
     return 0;
 }
 
-/* Completes the audit row with the results. */
+/* Completes the audit row with the results and says so ("audit #12: done"). */
 static void
 audit_finish(FixRun *run, const char *error)
 {
     PmError err;
-    const char *status;
 
-    if (run->store == NULL)
+    if (run->audit.audit_id == 0)
         return;
-    jsonw_array_end(&run->rw);
-    status = run->n_failed > 0 ? (run->n_done > 0 ? "partial" : "failed") : "done";
-    if (error != NULL)
-        status = "failed";
-    if (store_audit_finish(run->store, run->audit_id, status, strbuf_str(&run->results), error,
-                           pm_wall_time(), &err) != 0)
+    if (signal_audited_finish(&run->audit, error, &err) != 0)
         pm_log_pm_error(&err);
     else
-        printf("audit #%lld: %s\n", (long long) run->audit_id, status);
-}
-
-static void
-record(FixRun *run, const char *what, const char *outcome)
-{
-    if (strncmp(outcome, "signalled", 9) == 0 || strncmp(outcome, "done", 4) == 0)
-        run->n_done++;
-    else if (strncmp(outcome, "failed", 6) == 0)
-        run->n_failed++;
-    else
-        run->n_skipped++;
-    if (run->store != NULL)
-    {
-        jsonw_object_begin(&run->rw);
-        jsonw_kv_string(&run->rw, "item", what);
-        jsonw_kv_string(&run->rw, "outcome", outcome);
-        jsonw_object_end(&run->rw);
-    }
+        printf("audit #%lld: %s\n", (long long) run->audit.audit_id, run->audit.status);
 }
 
 /* A read-write connection for acting, bounded like every other. */
@@ -507,31 +455,8 @@ fix_signals(FixRun *run, SignalAction action)
     }
     {
         StrBuf planbuf = STRBUF_INIT;
-        JsonW w;
 
-        jsonw_init(&w, &planbuf, false);
-        jsonw_object_begin(&w);
-        jsonw_kv_string(&w, "signal", verb);
-        jsonw_kv_double(&w, "threshold_s", (double) req.age_ms / 1000.0);
-        jsonw_key(&w, "sessions");
-        jsonw_array_begin(&w);
-        for (i = 0; i < plan.n_items; i++)
-        {
-            const Session *s = plan.items[i].session;
-
-            if (plan.items[i].skip != NULL)
-                continue;
-            jsonw_object_begin(&w);
-            jsonw_kv_int(&w, "pid", s->pid);
-            jsonw_kv_string(&w, "backend_start", s->backend_start);
-            jsonw_kv_string(&w, "user", s->user);
-            jsonw_kv_string(&w, "application", s->application);
-            jsonw_kv_string(&w, "state", s->state);
-            jsonw_object_end(&w);
-        }
-        jsonw_array_end(&w);
-        jsonw_kv_string(&w, "sql", act_signal_sql());
-        jsonw_object_end(&w);
+        signal_plan_json(&planbuf, &plan, verb, (double) req.age_ms / 1000.0);
         rc = audit_begin(run, plan_action_name(action), strbuf_str(&planbuf));
         strbuf_free(&planbuf);
         if (rc != 0)
@@ -540,14 +465,14 @@ fix_signals(FixRun *run, SignalAction action)
     conn = connect_to_act(run, ctx->conf.query_timeout_ms, 1000);
     if (conn == NULL)
     {
-        run->n_failed++;
+        run->audit.n_failed++;
         audit_finish(run, "could not connect to act");
         return EXIT_CRITICAL;
     }
+    signal_audited_attach(&run->audit, conn);
     cancelled = arena_array(run->arena, plan.n_items, sizeof(bool));
     if (cancelled == NULL)
     {
-        pgconn_close(conn);
         audit_finish(run, "out of memory");
         return EXIT_UNKNOWN;
     }
@@ -555,28 +480,22 @@ fix_signals(FixRun *run, SignalAction action)
     {
         const PlannedSignal *p = &plan.items[i];
         char outcome[768], item[32];
-        PmError err;
         bool terminate = action != FIX_CANCEL_LONG;
 
         if (p->skip != NULL)
             continue;
         snprintf(item, sizeof(item), "pid %d", (int) p->session->pid);
-        if (act_signal(conn, p, terminate, run->snap.is_superuser, outcome, sizeof(outcome),
-                       &err) != 0)
+        signal_audited_one(&run->audit, p, terminate, item, outcome, sizeof(outcome));
+        if (run->audit.needs_grant && !hinted)
         {
-            snprintf(outcome, sizeof(outcome), "failed: %s", err.message);
-            if (strcmp(err.sqlstate, "42501") == 0 && !hinted)
-            {
-                pm_log_hint("Signalling other roles' sessions needs pg_signal_backend: GRANT "
-                            "pg_signal_backend TO %s;",
-                            run->snap.role ? run->snap.role : "this_role");
-                hinted = true;
-            }
+            pm_log_hint("Signalling other roles' sessions needs pg_signal_backend: GRANT "
+                        "pg_signal_backend TO %s;",
+                        run->snap.role ? run->snap.role : "this_role");
+            hinted = true;
         }
         cancelled[i] = strcmp(outcome, "signalled") == 0;
         n_cancelled += cancelled[i] ? 1 : 0;
         printf("  %-11s %s\n", item, outcome);
-        record(run, item, outcome);
     }
     /* cancel-long --terminate: a grace period, then terminate what is still running. */
     if (action == FIX_CANCEL_LONG && o->terminate && n_cancelled > 0)
@@ -591,53 +510,26 @@ fix_signals(FixRun *run, SignalAction action)
         {
             const PlannedSignal *p = &plan.items[i];
             char outcome[768], item[40];
-            PmError err;
 
             if (p->skip != NULL || !cancelled[i])
                 continue;
             snprintf(item, sizeof(item), "pid %d (terminate)", (int) p->session->pid);
-            if (act_signal(conn, p, true, run->snap.is_superuser, outcome, sizeof(outcome),
-                           &err) != 0)
-                snprintf(outcome, sizeof(outcome), "failed: %s", err.message);
+            signal_audited_send(&run->audit, p, true, outcome, sizeof(outcome));
             if (strncmp(outcome, "skipped: that query is no longer running", 40) == 0 ||
                 strncmp(outcome, "gone", 4) == 0)
                 snprintf(outcome, sizeof(outcome), "not needed: the cancel ended the query");
             printf("  %-19s %s\n", item, outcome);
             if (strncmp(outcome, "not needed", 10) != 0)
-                record(run, item, outcome);
+                signal_audited_record(&run->audit, item, outcome);
         }
     }
-    pgconn_close(conn);
-    printf("%d signalled, %d skipped, %d failed\n", run->n_done, run->n_skipped, run->n_failed);
+    printf("%d signalled, %d skipped, %d failed\n", run->audit.n_done, run->audit.n_skipped,
+           run->audit.n_failed);
     audit_finish(run, NULL);
-    return run->n_failed > 0 ? EXIT_CRITICAL : EXIT_OK;
+    return run->audit.n_failed > 0 ? EXIT_CRITICAL : EXIT_OK;
 }
 
 /* --- table actions: analyze, vacuum, create-index --- */
-
-/* Progress of an index build, read from a second connection, on stderr. */
-typedef struct
-{
-    PgConn *watcher;
-    int pid;
-    const char *index;
-    bool shown;
-} Progress;
-
-static void
-show_progress(void *arg)
-{
-    Progress *p = arg;
-    char line[160];
-    PmError err;
-
-    if (act_index_progress(p->watcher, p->pid, line, sizeof(line), &err) == 0)
-    {
-        fprintf(stderr, "\r  building %s: %-60s", p->index, line);
-        fflush(stderr);
-        p->shown = true;
-    }
-}
 
 /*
  * An identifier as SQL writes it: "Quoted ""name""" → Quoted "name"; plain
@@ -938,7 +830,8 @@ fix_tables(FixRun *run, const char *action)
         char outcome[600];
         double started = pm_clock_s();
 
-        Progress progress = {NULL, 0, NULL, false};
+        ProgressLine progress = {.read = act_index_progress, .width = 60};
+        char label[80]; /* "building " and an index name (at most 63 bytes) */
         int ran;
 
         /*
@@ -968,7 +861,7 @@ fix_tables(FixRun *run, const char *action)
                              "CONCURRENTLY %s.%s and run this again",
                              qs, qn, qs, qn);
                 print_statement(statements[i], outcome);
-                record(run, statements[i], outcome);
+                signal_audited_record(&run->audit, statements[i], outcome);
                 continue;
             }
         }
@@ -982,13 +875,14 @@ fix_tables(FixRun *run, const char *action)
             wopts.read_only = true;
             progress.watcher = pgconn_open(ctx->spec, &wopts, &attempt);
             progress.pid = act_backend_pid(conn);
-            progress.index = index_names[i];
+            snprintf(label, sizeof(label), "building %s", index_names[i]);
+            progress.label = label;
         }
         ran = progress.watcher != NULL
-                  ? act_run_ticking(conn, statements[i], 1000, show_progress, &progress, &err)
+                  ? act_run_ticking(conn, statements[i], 1000, progress_line_tick, &progress,
+                                    &err)
                   : act_run(conn, statements[i], &err);
-        if (progress.shown)
-            fprintf(stderr, "\r%-90s\r", "");
+        progress_line_end(&progress);
         pgconn_close(progress.watcher);
         if (ran == 0)
             snprintf(outcome, sizeof(outcome), "done in %.1fs", pm_clock_s() - started);
@@ -1036,12 +930,12 @@ fix_tables(FixRun *run, const char *action)
             }
         }
         print_statement(statements[i], outcome);
-        record(run, statements[i], outcome);
+        signal_audited_record(&run->audit, statements[i], outcome);
     }
     pgconn_close(conn);
-    printf("%d done, %d failed\n", run->n_done, run->n_failed);
+    printf("%d done, %d failed\n", run->audit.n_done, run->audit.n_failed);
     audit_finish(run, NULL);
-    return run->n_failed > 0 ? EXIT_CRITICAL : EXIT_OK;
+    return run->audit.n_failed > 0 ? EXIT_CRITICAL : EXIT_OK;
 }
 
 /* --- slow-log on|off --- */
@@ -1169,12 +1063,12 @@ fix_slow_log(FixRun *run)
                         "EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO %s.",
                         run->snap.role ? run->snap.role : "this role",
                         run->snap.role ? run->snap.role : "this role");
-        record(run, "log_min_duration_statement", outcome);
+        signal_audited_record(&run->audit, "log_min_duration_statement", outcome);
         pgconn_close(conn);
         audit_finish(run, NULL);
         return EXIT_CRITICAL;
     }
-    record(run, "log_min_duration_statement", "done");
+    signal_audited_record(&run->audit, "log_min_duration_statement", "done");
     printf("  done: log_min_duration_statement = %s (was %s)\n", value, current);
     pgconn_close(conn);
     audit_finish(run, NULL);
@@ -1285,9 +1179,9 @@ fix_command(FixRun *run, const char *action)
                      attempt.message);
     }
     printf("  %s\n", outcome);
-    record(run, command, outcome);
+    signal_audited_record(&run->audit, command, outcome);
     audit_finish(run, NULL);
-    return run->n_failed > 0 ? EXIT_CRITICAL : EXIT_OK;
+    return run->audit.n_failed > 0 ? EXIT_CRITICAL : EXIT_OK;
 }
 
 int
@@ -1302,6 +1196,7 @@ cmd_fix(int argc, char **argv)
                        .lock_timeout_ms = -1};
     CmdContext ctx;
     FixRun run;
+    PmError err;
     const char *action;
     int exit_code;
 
@@ -1390,12 +1285,13 @@ cmd_fix(int argc, char **argv)
         exit_code = fix_command(&run, action);
     else
         exit_code = fix_tables(&run, action);
-    cmd_incident_record_fix(&ctx, &run.snap, action, run.audit_id, run.n_done, run.n_skipped,
-                            run.n_failed);
+    cmd_incident_record_fix(&ctx, &run.snap, action, run.audit.audit_id, run.audit.n_done,
+                            run.audit.n_skipped, run.audit.n_failed);
 
 done:
-    strbuf_free(&run.results);
-    store_close(run.store);
+    /* Closes what an action left open (nothing, once audit_finish() has run). */
+    if (signal_audited_finish(&run.audit, NULL, &err) != 0)
+        pm_log_pm_error(&err);
     arena_free(run.arena);
     cmd_teardown(&ctx);
     return exit_code;

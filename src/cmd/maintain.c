@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/progress.h"
 #include "core/maintain.h"
 #include "pg/maint.h"
 #include "store/store.h"
@@ -215,29 +216,13 @@ typedef struct
 static const char *
 term_clean(Arena *arena, const char *s)
 {
-    const unsigned char *p = (const unsigned char *) (s ? s : "");
-    char *out = arena_alloc(arena, strlen((const char *) p) + 1);
-    size_t o = 0;
+    StrBuf buf = STRBUF_INIT;
+    const char *out;
 
-    if (out == NULL)
-        return "?";
-    while (*p)
-    {
-        size_t n = pm_utf8_len(p);
-
-        if (n == 0)
-            out[o++] = '?';
-        else if (*p < 0x20 || *p == 0x7F || (n == 2 && p[0] == 0xC2 && p[1] < 0xA0))
-            out[o++] = ' ';
-        else
-        {
-            memcpy(out + o, p, n);
-            o += n;
-        }
-        p += n ? n : 1;
-    }
-    out[o] = '\0';
-    return out;
+    pm_utf8_append_printable(&buf, s, 0);
+    out = strbuf_ok(&buf) ? arena_strdup(arena, strbuf_str(&buf)) : NULL;
+    strbuf_free(&buf);
+    return out != NULL ? out : "?";
 }
 
 static const char *
@@ -595,30 +580,6 @@ print_json(MaintainRun *run, StrBuf *out)
 
 /* --- applying --- */
 
-/* Progress of the running statement, read on the other connection, on stderr. */
-typedef struct
-{
-    PgConn *watcher;
-    int pid;
-    const char *what;
-    bool shown;
-} Progress;
-
-static void
-show_progress(void *arg)
-{
-    Progress *p = arg;
-    char line[160];
-    PmError err;
-
-    if (maint_progress(p->watcher, p->pid, line, sizeof(line), &err) == 0)
-    {
-        fprintf(stderr, "\r  %s: %-50.50s", p->what, line);
-        fflush(stderr);
-        p->shown = true;
-    }
-}
-
 /* Writes the "before" row of one item; 0, or -1 (printed). */
 static int
 audit_item_begin(MaintainRun *run, const MaintItem *it, const char *statement, double left_s,
@@ -737,7 +698,8 @@ apply_item(MaintainRun *run, size_t i, int64_t deadline_ms)
     double left_s = (double) (deadline_ms - pm_clock_ms()) / 1000.0;
     MaintExec x;
     MaintRunStatus status;
-    Progress progress = {NULL, 0, NULL, false};
+    /* The running statement's progress, read on the other connection. */
+    ProgressLine progress = {.read = maint_progress, .width = 50, .max_bytes = 50};
     PmError err;
     double started;
     int rc;
@@ -794,16 +756,15 @@ apply_item(MaintainRun *run, size_t i, int64_t deadline_ms)
     {
         progress.watcher = run->conn;
         progress.pid = maint_backend_pid(run->act);
-        progress.what = term_clean(run->arena, qualified(run->arena, it.schema, it.name));
-        x.tick = show_progress;
+        progress.label = term_clean(run->arena, qualified(run->arena, it.schema, it.name));
+        x.tick = progress_line_tick;
         x.tick_arg = &progress;
         x.tick_ms = 1000;
     }
     started = pm_clock_s();
     status = maint_run(run->act, statement, &x, &err);
     r->seconds = pm_clock_s() - started;
-    if (progress.shown)
-        fprintf(stderr, "\r%-90s\r", "");
+    progress_line_end(&progress);
     switch (status)
     {
         case MAINT_RUN_DONE:

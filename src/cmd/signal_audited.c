@@ -1,9 +1,10 @@
 /*
- * signal_audited.c - audited signalling of planned sessions, for fix and top
- * (see signal_audited.h).
+ * signal_audited.c - the audit log around fix's actions, and audited
+ * signalling of planned sessions for fix and top (see signal_audited.h).
  */
 #include "cmd/signal_audited.h"
 
+#include <assert.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,21 +53,17 @@ signal_plan_json(StrBuf *out, const SignalPlan *plan, const char *verb, double t
 }
 
 int
-signal_audited_begin(SignalAudited *run, CmdContext *ctx, const Snapshot *snap, const char *action,
-                     const char *options, const char *plan_json, PmError *err)
+signal_audited_open_log(SignalAudited *run, const CmdContext *ctx, const Snapshot *snap,
+                        const char *action, const char *options, const char *plan_json,
+                        PmError *err)
 {
     AuditBegin row;
-    ConnOptions opts = ctx->conn_opts;
-    ConnAttempt attempt;
 
     memset(run, 0, sizeof(*run));
     run->may_signal_superuser = snap->is_superuser;
     run->store = store_open(ctx->conf.store, err);
     if (run->store == NULL)
-    {
-        pm_error_hint(err, "Nothing was done: pgmedic does not act without its audit log.");
         return -1;
-    }
     memset(&row, 0, sizeof(row));
     row.target = snap->target ? snap->target : "?";
     row.action = action;
@@ -78,11 +75,25 @@ signal_audited_begin(SignalAudited *run, CmdContext *ctx, const Snapshot *snap, 
     if (store_audit_begin(run->store, &row, &run->audit_id, err) != 0)
     {
         run->audit_id = 0;
-        pm_error_hint(err, "Nothing was done: pgmedic does not act without its audit log.");
         return -1;
     }
     jsonw_init(&run->rw, &run->results, false);
     jsonw_array_begin(&run->rw);
+    return 0;
+}
+
+int
+signal_audited_begin(SignalAudited *run, CmdContext *ctx, const Snapshot *snap, const char *action,
+                     const char *options, const char *plan_json, PmError *err)
+{
+    ConnOptions opts = ctx->conn_opts;
+    ConnAttempt attempt;
+
+    if (signal_audited_open_log(run, ctx, snap, action, options, plan_json, err) != 0)
+    {
+        pm_error_hint(err, "Nothing was done: pgmedic does not act without its audit log.");
+        return -1;
+    }
 
     /* The snapshot's connection is read-only; acting needs one of its own. */
     opts.read_only = false;
@@ -104,6 +115,13 @@ signal_audited_begin(SignalAudited *run, CmdContext *ctx, const Snapshot *snap, 
 }
 
 void
+signal_audited_attach(SignalAudited *run, PgConn *conn)
+{
+    assert(run->conn == NULL);
+    run->conn = conn;
+}
+
+void
 signal_audited_record(SignalAudited *run, const char *item, const char *outcome)
 {
     if (strncmp(outcome, "signalled", 9) == 0 || strncmp(outcome, "done", 4) == 0)
@@ -122,8 +140,8 @@ signal_audited_record(SignalAudited *run, const char *item, const char *outcome)
 }
 
 void
-signal_audited_one(SignalAudited *run, const PlannedSignal *planned, bool terminate,
-                   const char *item, char *outcome, size_t size)
+signal_audited_send(SignalAudited *run, const PlannedSignal *planned, bool terminate,
+                    char *outcome, size_t size)
 {
     PmError err;
 
@@ -136,6 +154,13 @@ signal_audited_one(SignalAudited *run, const PlannedSignal *planned, bool termin
         if (strcmp(err.sqlstate, "42501") == 0)
             run->needs_grant = true;
     }
+}
+
+void
+signal_audited_one(SignalAudited *run, const PlannedSignal *planned, bool terminate,
+                   const char *item, char *outcome, size_t size)
+{
+    signal_audited_send(run, planned, terminate, outcome, size);
     signal_audited_record(run, item, outcome);
 }
 

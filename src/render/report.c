@@ -29,50 +29,31 @@ typedef enum
     SAFE_MARKDOWN /* the same, and Markdown syntax backslash-escaped */
 } SafeMode;
 
-/* pm_utf8_len(), also refusing the non-characters U+FFFE and U+FFFF (as the SVG does). */
-static size_t
-utf8_len(const unsigned char *p)
+/* The characters that make Markdown emphasis, code, links, HTML, entities and table cells. */
+static bool
+markdown_escape(StrBuf *out, unsigned char c)
 {
-    size_t n = pm_utf8_len(p);
-
-    if (n == 3 && p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
-        return 0;
-    return n;
+    if (strchr("\\`*_[]<>|~&#!", c) == NULL)
+        return false;
+    strbuf_append_char(out, '\\');
+    strbuf_append_char(out, (char) c);
+    return true;
 }
+
+/* Each mode as a policy; U+FFFE and U+FFFF are invalid here too, as in the SVG. */
+static const Utf8Policy safe_policies[] = {
+    [SAFE_TEXT] = {.invalid = "?", .refuse_nonchars = true, .cut_mark = "..."},
+    [SAFE_MARKDOWN] = {.invalid = "?",
+                       .refuse_nonchars = true,
+                       .cut_mark = "...",
+                       .escape = markdown_escape},
+};
 
 /* Appends s made safe for mode; at most max bytes of it (0: all), "..." after. */
 static void
 safe(StrBuf *out, const char *s, SafeMode mode, size_t max)
 {
-    const unsigned char *p = (const unsigned char *) (s ? s : "");
-    const unsigned char *start = p;
-
-    while (*p)
-    {
-        size_t n = utf8_len(p);
-
-        if (max > 0 && (size_t) (p - start) + (n ? n : 1) > max)
-        {
-            strbuf_append(out, "...");
-            return;
-        }
-        if (n == 0)
-        {
-            strbuf_append_char(out, '?');
-            p++;
-            continue;
-        }
-        if (*p < 0x20 || *p == 0x7F || (n == 2 && p[0] == 0xC2 && p[1] < 0xA0))
-            strbuf_append_char(out, ' ');
-        else if (mode == SAFE_MARKDOWN && n == 1 && strchr("\\`*_[]<>|~&#!", *p) != NULL)
-        {
-            strbuf_append_char(out, '\\');
-            strbuf_append_char(out, (char) *p);
-        }
-        else
-            strbuf_append_len(out, (const char *) p, n);
-        p += n;
-    }
+    pm_utf8_append_escaped(out, s, max, &safe_policies[mode]);
 }
 
 static void

@@ -15,55 +15,41 @@
 #include "util/parse.h"
 #include "util/utf8.h"
 
-/* pm_utf8_len(), and XML also refuses the non-characters U+FFFE and U+FFFF. */
-static size_t
-utf8_len(const unsigned char *p)
+static bool
+xml_escape(StrBuf *out, unsigned char c)
 {
-    size_t n = pm_utf8_len(p);
-
-    if (n == 3 && p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
-        return 0;
-    return n;
+    switch (c)
+    {
+        case '&':
+            strbuf_append(out, "&amp;");
+            return true;
+        case '<':
+            strbuf_append(out, "&lt;");
+            return true;
+        case '>':
+            strbuf_append(out, "&gt;");
+            return true;
+        case '"':
+            strbuf_append(out, "&quot;");
+            return true;
+        case '\'':
+            strbuf_append(out, "&apos;");
+            return true;
+        default:
+            return false;
+    }
 }
 
 void
 render_xml_escape(StrBuf *out, const char *s, size_t max)
 {
-    const unsigned char *p = (const unsigned char *) (s ? s : "");
-    const unsigned char *start = p;
+    /* XML refuses U+FFFE and U+FFFF as well as invalid UTF-8: both become U+FFFD. */
+    static const Utf8Policy xml = {.invalid = "\xEF\xBF\xBD",
+                                   .refuse_nonchars = true,
+                                   .cut_mark = "...",
+                                   .escape = xml_escape};
 
-    while (*p)
-    {
-        size_t n = utf8_len(p);
-
-        if (max > 0 && (size_t) (p - start) + (n ? n : 1) > max)
-        {
-            strbuf_append(out, "...");
-            return;
-        }
-        if (n == 0)
-        {
-            strbuf_append(out, "\xEF\xBF\xBD");
-            p++;
-            continue;
-        }
-        /* C0, DEL and C1 controls: XML 1.0 refuses most, and none belongs in a label. */
-        if (*p < 0x20 || *p == 0x7F || (n == 2 && p[0] == 0xC2 && p[1] < 0xA0))
-            strbuf_append_char(out, ' ');
-        else if (*p == '&')
-            strbuf_append(out, "&amp;");
-        else if (*p == '<')
-            strbuf_append(out, "&lt;");
-        else if (*p == '>')
-            strbuf_append(out, "&gt;");
-        else if (*p == '"')
-            strbuf_append(out, "&quot;");
-        else if (*p == '\'')
-            strbuf_append(out, "&apos;");
-        else
-            strbuf_append_len(out, (const char *) p, n);
-        p += n;
-    }
+    pm_utf8_append_escaped(out, s, max, &xml);
 }
 
 enum

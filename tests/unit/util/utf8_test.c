@@ -1,5 +1,6 @@
 /*
- * utf8_test.c - UTF-8 validation and text made safe for a terminal.
+ * utf8_test.c - UTF-8 validation, and text written as a policy says (a
+ * terminal's, or a renderer's).
  */
 #include "unit.h"
 #include "util/strbuf.h"
@@ -20,18 +21,30 @@ test_pm_utf8_len_valid_and_invalid(void **state)
     assert_int_equal(pm_utf8_len((const unsigned char *) "\xe2\x82"), 0);     /* truncated */
 }
 
-/* pm_utf8_append_printable(s, max) as a string (static buffer). */
+/*
+ * s as pm_utf8_append_escaped() writes it with policy, or as
+ * pm_utf8_append_printable() does when policy is NULL (static buffer).
+ */
 static const char *
-printable(const char *s, size_t max)
+escaped(const char *s, size_t max, const Utf8Policy *policy)
 {
     static char out[256];
     StrBuf buf = STRBUF_INIT;
 
-    pm_utf8_append_printable(&buf, s, max);
+    if (policy != NULL)
+        pm_utf8_append_escaped(&buf, s, max, policy);
+    else
+        pm_utf8_append_printable(&buf, s, max);
     assert_true(strbuf_ok(&buf));
     snprintf(out, sizeof(out), "%s", strbuf_str(&buf));
     strbuf_free(&buf);
     return out;
+}
+
+static const char *
+printable(const char *s, size_t max)
+{
+    return escaped(s, max, NULL);
 }
 
 static void
@@ -62,6 +75,68 @@ test_pm_utf8_append_printable_cuts_whole_characters(void **state)
     assert_string_equal(printable("\xff\xff\xff", 2), "??");
 }
 
+/* A policy's escape: '<' becomes "&lt;", and every character it sees is counted. */
+static int n_escape_calls;
+
+static bool
+escape_lt(StrBuf *out, unsigned char c)
+{
+    n_escape_calls++;
+    if (c != '<')
+        return false;
+    strbuf_append(out, "&lt;");
+    return true;
+}
+
+static void
+test_pm_utf8_append_escaped_invalid_and_nonchars(void **state)
+{
+    const Utf8Policy plain = {.invalid = "\xEF\xBF\xBD"};
+    const Utf8Policy strict = {.invalid = "?", .refuse_nonchars = true};
+
+    (void) state;
+    /* Each invalid byte becomes the policy's text. */
+    assert_string_equal(escaped("a\xff\xfe", 0, &plain), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+    /* U+FFFE and U+FFFF are valid UTF-8, kept unless the policy refuses them (byte by byte). */
+    assert_string_equal(escaped("\xef\xbf\xbe\xef\xbf\xbf", 0, &plain),
+                        "\xef\xbf\xbe\xef\xbf\xbf");
+    assert_string_equal(escaped("\xef\xbf\xbe.\xef\xbf\xbf", 0, &strict), "???.???");
+    /* U+FFFD itself is a character like any other. */
+    assert_string_equal(escaped("\xef\xbf\xbd", 0, &strict), "\xef\xbf\xbd");
+    /* Controls become spaces whatever the policy. */
+    assert_string_equal(escaped("a\x1b\x7f\xc2\x9b", 0, &strict), "a   ");
+}
+
+static void
+test_pm_utf8_append_escaped_cut_mark(void **state)
+{
+    const Utf8Policy marked = {.invalid = "?", .cut_mark = "..."};
+
+    (void) state;
+    assert_string_equal(escaped("abcdef", 3, &marked), "abc...");
+    assert_string_equal(escaped("abc", 3, &marked), "abc"); /* nothing cut, no mark */
+    /* "é" does not fit in 4 bytes after "abc": cut before it, whole. */
+    assert_string_equal(escaped("abc\xc3\xa9", 4, &marked), "abc...");
+    assert_string_equal(escaped(NULL, 3, &marked), "");
+}
+
+static void
+test_pm_utf8_append_escaped_calls_escape_for_printable_ascii(void **state)
+{
+    const Utf8Policy xmlish = {.invalid = "?", .cut_mark = "...", .escape = escape_lt};
+
+    (void) state;
+    n_escape_calls = 0;
+    /* Only 'a', '<' and 'b' reach the escape: not the control, not "é", not the bad byte. */
+    assert_string_equal(escaped("a<\x01\xc3\xa9\xff"
+                                "b",
+                                0, &xmlish),
+                        "a&lt; \xc3\xa9?b");
+    assert_int_equal(n_escape_calls, 3);
+    /* The cut counts s's bytes, not what the escape wrote. */
+    assert_string_equal(escaped("<<<<", 2, &xmlish), "&lt;&lt;...");
+}
+
 int
 main(void)
 {
@@ -69,6 +144,9 @@ main(void)
         cmocka_unit_test(test_pm_utf8_len_valid_and_invalid),
         cmocka_unit_test(test_pm_utf8_append_printable_cleans_controls),
         cmocka_unit_test(test_pm_utf8_append_printable_cuts_whole_characters),
+        cmocka_unit_test(test_pm_utf8_append_escaped_invalid_and_nonchars),
+        cmocka_unit_test(test_pm_utf8_append_escaped_cut_mark),
+        cmocka_unit_test(test_pm_utf8_append_escaped_calls_escape_for_printable_ascii),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
