@@ -153,6 +153,11 @@ typedef struct
     bool notifier_started;
 
     int wake[2]; /* self-pipe: signals and /probe wake the loop */
+
+    /* Probes finished since the loop last gave freed memory back (trim_idle). */
+    bool probed_since_trim;
+    /* cppcheck-suppress unusedStructMember ; read under __GLIBC__ */
+    int64_t trimmed_ms;
 } Server;
 
 static volatile sig_atomic_t got_reload, got_stop;
@@ -712,6 +717,7 @@ finish_probe(Server *srv, Watch *w)
     probe_job_free(w->job);
     w->job = NULL;
     w->job_arena = NULL;
+    srv->probed_since_trim = true;
     /* The name the configuration gave, in every output. */
     w->probes_total++;
     if (r->snap.failure != CONN_OK)
@@ -914,6 +920,37 @@ queue_maintenance(Server *srv)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/*
+ * Before the loop sleeps with no probe in flight: the memory the probes
+ * since the last time freed goes back to the system, at most once a second.
+ * A probe of a big server holds libpq's results and the snapshot being built
+ * for a moment (megabytes with thousands of sessions), and glibc keeps what
+ * is freed below its top chunk: without this, serve's RSS would stay at
+ * that peak.
+ */
+static void
+trim_idle(Server *srv, int64_t now, int64_t *wake_at)
+{
+#ifdef __GLIBC__
+    if (!srv->probed_since_trim)
+        return;
+    if (now - srv->trimmed_ms < 1000)
+    {
+        /* Too soon: wake up for it rather than wait for the next probe. */
+        if (srv->trimmed_ms + 1000 < *wake_at)
+            *wake_at = srv->trimmed_ms + 1000;
+        return;
+    }
+    malloc_trim(0);
+    srv->probed_since_trim = false;
+    srv->trimmed_ms = now;
+#else
+    (void) srv;
+    (void) now;
+    (void) wake_at;
+#endif
+}
+
 /* The loop: start probes when due, drive them, sleep in poll() until something happens. */
 static void
 probe_loop(Server *srv)
@@ -983,6 +1020,8 @@ probe_loop(Server *srv)
         }
         if (stopping && !busy)
             break;
+        if (!busy)
+            trim_idle(srv, now, &wake_at);
         rc = poll(fds, nfds, wake_at > now ? (int) (wake_at - now) : 0);
         if (rc < 0 && errno != EINTR)
         {

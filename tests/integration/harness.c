@@ -1769,6 +1769,23 @@ h_daemon_log(const HDaemon *d)
     return text != NULL ? text : xstrdup("");
 }
 
+bool
+h_maps_contain(pid_t pid, const char *needle)
+{
+    char path[64], *maps;
+    bool found;
+
+    if (pid == 0)
+        snprintf(path, sizeof(path), "/proc/self/maps");
+    else
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int) pid);
+    maps = h_read_file(path, NULL);
+    assert_non_null(maps);
+    found = strstr(maps, needle) != NULL;
+    free(maps);
+    return found;
+}
+
 int
 h_free_port(void)
 {

@@ -294,6 +294,12 @@ void h_daemon_stop(HDaemon *d);
 /* The daemon's log so far; caller frees; never NULL. */
 char *h_daemon_log(const HDaemon *d);
 
+/*
+ * Whether process pid (0: this one) has a file mapped whose path contains
+ * needle (/proc/PID/maps): which shared libraries it has loaded.
+ */
+bool h_maps_contain(pid_t pid, const char *needle);
+
 /* A TCP port on 127.0.0.1 nothing listens on now, from H_DAEMON_PORTS. */
 #define H_DAEMON_PORTS "57500-57999"
 int h_free_port(void);

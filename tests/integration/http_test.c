@@ -522,18 +522,6 @@ count_fds(void)
     return n;
 }
 
-static bool
-maps_contain(const char *needle)
-{
-    char *maps = h_read_file("/proc/self/maps", NULL);
-    bool found;
-
-    assert_non_null(maps);
-    found = strstr(maps, needle) != NULL;
-    free(maps);
-    return found;
-}
-
 /* ------------------------------------------------------------------ tests */
 
 /* Runs first: nothing loads libmicrohttpd or libcurl before serve needs them. */
@@ -559,15 +547,15 @@ test_libraries_load_lazily(void **state)
      * This process: libmicrohttpd is linked in, and its GnuTLS is loaded
      * only for TLS (src/serve/mhd_lazy.c; test_tls checks that it is then).
      */
-    assert_false(maps_contain("libmicrohttpd"));
+    assert_false(h_maps_contain(0, "libmicrohttpd"));
     srv = start_default(&port);
-    assert_false(maps_contain("libgnutls"));
-    assert_false(maps_contain("libmicrohttpd"));
+    assert_false(h_maps_contain(0, "libgnutls"));
+    assert_false(h_maps_contain(0, "libmicrohttpd"));
 #else
     /* This process: loaded by the first http_start(), not before. */
-    assert_false(maps_contain("libmicrohttpd"));
+    assert_false(h_maps_contain(0, "libmicrohttpd"));
     srv = start_default(&port);
-    assert_true(maps_contain("libmicrohttpd"));
+    assert_true(h_maps_contain(0, "libmicrohttpd"));
 #endif
     http_stop(srv);
 }
@@ -1130,7 +1118,7 @@ test_tls(void **state)
     assert_string_equal(r.body, "hello tls");
     resp_free(&r);
     /* GnuTLS came with the TLS set-up (loaded lazily with MHD_LINK=static). */
-    assert_true(maps_contain("libgnutls"));
+    assert_true(h_maps_contain(0, "libgnutls"));
     /* Plain HTTP on the TLS port gets no answer. */
     curl_do(&r, url(port, "/hello"), NULL);
     assert_int_equal(r.status, 0);

@@ -2042,24 +2042,6 @@ make_certificate(char *dir, size_t dir_size, char *key, char *cert)
     }
 }
 
-/*
- * Whether process pid has a file whose path contains name mapped
- * (/proc/PID/maps): which shared libraries it has loaded.
- */
-static bool
-maps_contain(pid_t pid, const char *name)
-{
-    char path[64], *maps;
-    bool found;
-
-    snprintf(path, sizeof(path), "/proc/%d/maps", (int) pid);
-    maps = h_read_file(path, NULL);
-    assert_non_null(maps);
-    found = strstr(maps, name) != NULL;
-    free(maps);
-    return found;
-}
-
 static void
 test_tls_from_config(void **state)
 {
@@ -2106,7 +2088,7 @@ test_tls_from_config(void **state)
         h_run_free(&r);
     }
     /* GnuTLS is there now, loaded for the TLS setup (see test_tls_libraries_on_demand). */
-    assert_true(maps_contain(s.d.pid, "/libgnutls.so"));
+    assert_true(h_maps_contain(s.d.pid, "/libgnutls.so"));
     {
         char *log;
 
@@ -2145,13 +2127,13 @@ test_tls_libraries_on_demand(void **state)
     snprintf(url, sizeof(url), "%s/metrics", s.base);
     assert_true(h_wait_http(url, "pgmedic_up{target=\"a\"} 1", 20.0));
 #if defined(PGMEDIC_LAZY_OPENSSL)
-    assert_false(maps_contain(s.d.pid, "/libssl.so"));
-    assert_false(maps_contain(s.d.pid, "/libcrypto.so"));
+    assert_false(h_maps_contain(s.d.pid, "/libssl.so"));
+    assert_false(h_maps_contain(s.d.pid, "/libcrypto.so"));
 #else
     fprintf(stderr, "note: this build links OpenSSL the ordinary way (LAZY_STUBS=no)\n");
 #endif
 #if defined(PGMEDIC_STATIC_MHD)
-    assert_false(maps_contain(s.d.pid, "/libgnutls.so"));
+    assert_false(h_maps_contain(s.d.pid, "/libgnutls.so"));
 #else
     fprintf(stderr, "note: this build dlopen()s libmicrohttpd, which maps GnuTLS\n");
 #endif
@@ -2270,7 +2252,7 @@ test_tls_to_postgres(void **state)
     assert_string_equal(value, "1");
     free(value);
 #if defined(PGMEDIC_LAZY_OPENSSL)
-    assert_true(maps_contain(s.d.pid, "/libssl.so"));
+    assert_true(h_maps_contain(s.d.pid, "/libssl.so"));
 #endif
     h_daemon_stop(&s.d);
     assert_int_equal(s.d.status, 0);
