@@ -337,6 +337,32 @@ diagnose_failure(Diag *d)
                 &b, "Without a way in, resetting the application's pool (pgmedic fix "
                     "reset-pool, the target's reset_pool_command) frees the slots it holds.");
             break;
+        case CONN_CONNECTION_LIMIT:
+        {
+            /* "too many connections for role "app"" (or database): 53300 with free slots. */
+            bool role = strstr(msg, "for role") != NULL;
+
+            finding_summary(&b,
+                            "the server at %s is up, but the %s pgmedic logs in with is at its "
+                            "own CONNECTION LIMIT (%s)",
+                            target, role ? "role" : "database", msg);
+            finding_str(&b, "limit_of", role ? "role" : "database");
+            finding_advice(&b, role ? "The server still has free slots: only this role is full. "
+                                      "SELECT rolname, rolconnlimit FROM pg_roles shows the limits."
+                                    : "The server still has free slots: only this database is "
+                                      "full. SELECT datname, datconnlimit FROM pg_database shows "
+                                      "the limits.");
+            finding_advice(&b, "Look in as another role (a superuser or monitoring role with -U, "
+                               "or the target's conninfo): pgmedic triage then names the "
+                               "leaked and idle-in-transaction sessions holding the limit and "
+                               "the command that frees each.");
+            finding_advice(&b, role ? "Raise the limit only when the load is real: ALTER ROLE "
+                                      "name CONNECTION LIMIT n."
+                                    : "Raise the limit only when the load is real: ALTER "
+                                      "DATABASE name CONNECTION LIMIT n.");
+            finding_advice(&b, "The server itself is fine: do not restart it.");
+            break;
+        }
         case CONN_AUTH_FAILURE:
             finding_summary(&b, "the server at %s is up but refused pgmedic's login (%s)", target,
                             msg);

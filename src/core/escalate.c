@@ -78,6 +78,7 @@ unresponsive(ConnFailure failure)
             return true;
         case CONN_OK:
         case CONN_TOO_MANY_CLIENTS:
+        case CONN_CONNECTION_LIMIT:
         case CONN_AUTH_FAILURE:
         case CONN_DATABASE_MISSING:
         case CONN_NO_ATTEMPT:

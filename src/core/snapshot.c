@@ -13,6 +13,7 @@ static const char *const failure_names[] = {
     [CONN_SERVER_DOWN] = "server_down",
     [CONN_TIMEOUT] = "timeout",
     [CONN_TOO_MANY_CLIENTS] = "too_many_clients",
+    [CONN_CONNECTION_LIMIT] = "connection_limit",
     [CONN_AUTH_FAILURE] = "auth_failure",
     [CONN_DATABASE_MISSING] = "database_missing",
     [CONN_STARTING_UP] = "starting_up",

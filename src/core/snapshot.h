@@ -22,6 +22,7 @@ typedef enum
     CONN_SERVER_DOWN,      /* refused, no socket: nothing listens */
     CONN_TIMEOUT,          /* no answer before the deadline: hung */
     CONN_TOO_MANY_CLIENTS, /* login refused: slots exhausted */
+    CONN_CONNECTION_LIMIT, /* login refused: the role's or database's CONNECTION LIMIT */
     CONN_AUTH_FAILURE,     /* password / pg_hba.conf */
     CONN_DATABASE_MISSING, /* database does not exist */
     CONN_STARTING_UP,      /* 57P03 while starting */

@@ -331,6 +331,9 @@ pgconn_classify(const char *message)
         {"too many clients", NULL, CONN_TOO_MANY_CLIENTS},
         {"remaining connection slots are reserved", NULL, CONN_TOO_MANY_CLIENTS},
         {"connection slots are reserved", NULL, CONN_TOO_MANY_CLIENTS},
+        /* 53300 as well, but the server has slots: only this role or database is full. */
+        {"too many connections for role", NULL, CONN_CONNECTION_LIMIT},
+        {"too many connections for database", NULL, CONN_CONNECTION_LIMIT},
         {"the database system is starting up", NULL, CONN_STARTING_UP},
         {"the database system is not yet accepting connections", NULL, CONN_STARTING_UP},
         /*

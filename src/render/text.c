@@ -27,6 +27,7 @@ render_readiness(const Snapshot *snap)
     {
     case CONN_OK:
     case CONN_AUTH_FAILURE:
+    case CONN_CONNECTION_LIMIT:
     case CONN_DATABASE_MISSING:
     case CONN_ERROR:
         return READY_ACCEPTING; /* the server answered; the login is another matter */

@@ -886,6 +886,8 @@ failure_meaning(ConnFailure failure)
             return "no answer in time: the server or the network hangs";
         case CONN_TOO_MANY_CLIENTS:
             return "logins refused: every connection slot is taken";
+        case CONN_CONNECTION_LIMIT:
+            return "login refused: the role's or database's connection limit";
         case CONN_AUTH_FAILURE:
             return "login refused: password or pg_hba.conf";
         case CONN_DATABASE_MISSING:

@@ -171,6 +171,52 @@ test_too_many_clients(void **state)
     h_run_free(&r);
 }
 
+/*
+ * A role or database at its own CONNECTION LIMIT: the same SQLSTATE as a
+ * full server (53300), but the server has slots, so it is connection_limit,
+ * not too_many_clients, and triage says which limit and not to restart.
+ */
+static void
+test_connection_limit(void **state)
+{
+    HRun r;
+    json_t *j, *f;
+    HConnOpts capped = {.user = "capped", .application_name = "capped-app"};
+
+    (void) state;
+    assert_int_equal(h_sql(&cl, "CREATE ROLE capped LOGIN CONNECTION LIMIT 1"), 0);
+    assert_int_equal(h_sql(&cl, "CREATE ROLE plain LOGIN"), 0);
+    assert_int_equal(h_sql(&cl, "CREATE DATABASE capdb CONNECTION LIMIT 0"), 0);
+    assert_non_null(h_session_open(&cl, &capped));
+
+    H_RUN(&r, &cl, "check", "-U", "capped", "--format", "json");
+    j = h_assert_unreachable(&r, "connection_limit");
+    H_ASSERT_CONTAINS(h_json_str(j, "status.message"), "too many connections for role");
+    h_run_free(&r);
+
+    H_RUN(&r, &cl, "triage", "-U", "capped", "--format", "json");
+    H_ASSERT_EXIT(&r, 2);
+    j = H_JSON(&r);
+    f = h_json_find_str(j, "findings", "kind", "connection_limit");
+    assert_non_null(f);
+    assert_string_equal(h_json_str(f, "evidence.limit_of"), "role");
+    H_ASSERT_CONTAINS(h_json_str(f, "summary"), "CONNECTION LIMIT");
+    h_run_free(&r);
+
+    /* The database's limit, for a role that has none. */
+    H_RUN(&r, &cl, "triage", "-U", "plain", "-d", "capdb");
+    H_ASSERT_EXIT(&r, 2);
+    H_ASSERT_CONTAINS(r.out, "connection_limit");
+    H_ASSERT_CONTAINS(r.out, "ALTER DATABASE name CONNECTION LIMIT");
+    H_ASSERT_NOT_CONTAINS(r.out, "fix restart");
+    h_run_free(&r);
+
+    /* The superuser is not held to either limit: the server is fine. */
+    H_RUN(&r, &cl, "status", "-d", "capdb");
+    H_ASSERT_EXIT(&r, 0);
+    h_run_free(&r);
+}
+
 /* -------------------------------------------------------- authentication */
 
 #define GOOD_PASSWORD "Correct-Horse-42"
@@ -317,6 +363,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_server_stopped, start_plain, stop_cluster),
         cmocka_unit_test_setup_teardown(test_server_hung_times_out, start_plain, stop_cluster),
         cmocka_unit_test_setup_teardown(test_too_many_clients, start_small, stop_cluster),
+        cmocka_unit_test_setup_teardown(test_connection_limit, start_plain, stop_cluster),
         cmocka_unit_test_setup_teardown(test_auth_failure_wrong_password, start_auth, stop_cluster),
         cmocka_unit_test_setup_teardown(test_auth_failure_no_password_or_no_hba_entry, start_auth,
                                         stop_cluster),

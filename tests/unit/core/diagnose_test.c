@@ -64,6 +64,13 @@ static const DiagCase cases[] = {
       "password authentication failed for user \"pgmedic\")",
       "0.n_actions=0", "0.advice0~Check the password", "0.advice1~If the password is right",
       "0.n_advice=3"}},
+    {"diagnose/connection_limit.json",
+     {"connection_limit:DatabaseConnectionFailure:critical"},
+     {"0.summary=the server at app@/tmp/sock:5432 is up, but the role pgmedic logs in with is "
+      "at its own CONNECTION LIMIT (FATAL:  too many connections for role \"pgmedic\")",
+      "0.limit_of=role", "0.n_actions=0", "0.advice0~only this role is full",
+      "0.advice1~Look in as another role", "0.advice2~ALTER ROLE name CONNECTION LIMIT",
+      "0.advice3=The server itself is fine: do not restart it."}},
     {"diagnose/database_missing.json",
      {"database_missing:DatabaseConnectionFailure:critical"},
      {"0.n_actions=0", "0.advice0~Check the database name",

@@ -22,6 +22,8 @@ test_pgconn_classify_texts(void **state)
         {"FATAL:  remaining connection slots are reserved for non-replication superuser "
          "connections",
          CONN_TOO_MANY_CLIENTS},
+        {"FATAL:  too many connections for role \"app\"", CONN_CONNECTION_LIMIT},
+        {"FATAL:  too many connections for database \"app\"", CONN_CONNECTION_LIMIT},
         {"FATAL:  password authentication failed for user \"app\"", CONN_AUTH_FAILURE},
         {"FATAL:  no pg_hba.conf entry for host \"10.0.0.1\"", CONN_AUTH_FAILURE},
         {"fe_sendauth: no password supplied", CONN_AUTH_FAILURE},
