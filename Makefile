@@ -291,6 +291,10 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard tests/fuzz/*.h) $(BUILD)/li
 $(FUZZ_NAMES:%=$(BUILD)/tests/unit/fuzz/%_regress_test): $(BUILD)/tests/unit/fuzz/%_regress_test: \
     tests/fuzz/%_fuzz.c $(wildcard tests/fuzz/*.h) tests/unit/fuzz/regress.h
 
+# The render tests share their XML checker.
+$(BUILD)/tests/unit/render/report_test $(BUILD)/tests/unit/render/statuspage_test: \
+    tests/unit/render/xmlcheck.h
+
 # Allocation-failure tests wrap the allocator to fail its Nth call (failalloc.h).
 ALLOC_TEST_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*/alloc*_test.c))
 $(ALLOC_TEST_BINS): LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \

@@ -13,6 +13,7 @@
 #include "core/alertstate.h"
 #include "render/statuspage.h"
 #include "unit.h"
+#include "xmlcheck.h"
 
 #define NOW 1900000000.0
 
@@ -150,85 +151,6 @@ build(Fixture *f)
     f->page.refresh_s = 15;
 }
 
-static void
-assert_contains(const char *text, const char *needle)
-{
-    if (strstr(text, needle) == NULL)
-    {
-        fprintf(stderr, "%s\n", text); /* whole: cmocka cuts its messages short */
-        fail_msg("expected \"%s\" in the text above", needle);
-    }
-}
-
-static void
-assert_not_contains(const char *text, const char *needle)
-{
-    if (strstr(text, needle) != NULL)
-    {
-        fprintf(stderr, "%s\n", text);
-        fail_msg("did not expect \"%s\" in the text above", needle);
-    }
-}
-
-static size_t
-count_substr(const char *text, const char *needle)
-{
-    size_t n = 0;
-
-    for (text = strstr(text, needle); text != NULL; text = strstr(text + 1, needle))
-        n++;
-    return n;
-}
-
-/* --- a small XML well-formedness checker (elements, attributes, entities, UTF-8) --- */
-
-static bool
-name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == ':' || c == '.';
-}
-
-/* Text and attribute values: no '<', '&' only as a known entity, no control characters. */
-static const char *
-check_chars(const char *p, char stop, const char **why)
-{
-    while (*p && *p != stop)
-    {
-        unsigned char c = (unsigned char) *p;
-
-        if (c == '<')
-            return *why = "'<' in text", NULL;
-        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
-            return *why = "control character", NULL;
-        if (c == '&')
-        {
-            static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
-            size_t i;
-            bool ok = false;
-
-            for (i = 0; i < 5; i++)
-                ok = ok || strncmp(p, ents[i], strlen(ents[i])) == 0;
-            if (!ok)
-                return *why = "bad entity", NULL;
-        }
-        if (c >= 0x80)
-        {
-            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0, i;
-
-            if (n == 0)
-                return *why = "invalid UTF-8", NULL;
-            for (i = 1; i < n; i++)
-                if (((unsigned char) p[i] & 0xC0) != 0x80)
-                    return *why = "invalid UTF-8", NULL;
-            p += n;
-            continue;
-        }
-        p++;
-    }
-    return p;
-}
-
 /* The elements the page and its charts are made of: any other came from a string. */
 static bool
 known_element(const char *name, size_t n)
@@ -246,143 +168,7 @@ known_element(const char *name, size_t n)
     return false;
 }
 
-/*
- * One root element, nested properly; a leading <!DOCTYPE html> is skipped.
- * Only known elements, and no event handler attribute (on...).
- */
-static bool
-xml_well_formed(const char *doc, const char **why)
-{
-    char stack[64][32];
-    int depth = 0, roots = 0;
-    const char *p = doc;
-
-    *why = "ok";
-    if (strncmp(p, "<!DOCTYPE html>", 15) == 0)
-        p += 15;
-    while (*p)
-    {
-        if (*p != '<')
-        {
-            p = check_chars(p, '<', why);
-            if (p == NULL)
-                return false;
-            continue;
-        }
-        if (p[1] == '/')
-        {
-            size_t n = 0;
-
-            p += 2;
-            while (name_char(p[n]))
-                n++;
-            if (depth == 0 || strlen(stack[depth - 1]) != n || strncmp(stack[depth - 1], p, n))
-                return *why = "mismatched end tag", false;
-            depth--;
-            p += n;
-            while (*p == ' ' || *p == '\n')
-                p++;
-            if (*p++ != '>')
-                return *why = "bad end tag", false;
-            continue;
-        }
-        {
-            size_t n = 0;
-            bool empty = false;
-
-            p++;
-            while (name_char(p[n]))
-                n++;
-            if (n == 0 || n >= 32)
-                return *why = "bad element name", false;
-            if (!known_element(p, n))
-                return *why = "unknown element", false;
-            if (depth == 0 && ++roots > 1)
-                return *why = "more than one root", false;
-            if (depth == 64)
-                return *why = "too deep", false;
-            memcpy(stack[depth], p, n);
-            stack[depth][n] = '\0';
-            p += n;
-            for (;;)
-            {
-                size_t an = 0;
-                char q;
-
-                while (*p == ' ' || *p == '\n' || *p == '\t')
-                    p++;
-                if (*p == '>' || (p[0] == '/' && p[1] == '>'))
-                    break;
-                while (name_char(p[an]))
-                    an++;
-                if (an == 0 || p[an] != '=' || (p[an + 1] != '"' && p[an + 1] != '\''))
-                    return *why = "bad attribute", false;
-                if (an > 2 && strncmp(p, "on", 2) == 0)
-                    return *why = "event handler attribute", false;
-                q = p[an + 1];
-                p = check_chars(p + an + 2, q, why);
-                if (p == NULL)
-                    return false;
-                if (*p != q)
-                    return *why = "unterminated attribute", false;
-                p++;
-            }
-            if (*p == '/')
-            {
-                empty = true;
-                p++;
-            }
-            p++;
-            if (!empty)
-                depth++;
-        }
-    }
-    if (depth != 0)
-        return *why = "unclosed element", false;
-    if (roots != 1)
-        return *why = "no root element", false;
-    return true;
-}
-
-/* xmllint's verdict when it is installed: 1 well-formed, 0 not, -1 not available. */
-static int
-xmllint_verdict(const char *doc)
-{
-    char path[] = "/tmp/pgmedic-statuspage-XXXXXX", cmd[256];
-    int fd, rc;
-    FILE *f;
-
-    if (system("command -v xmllint >/dev/null 2>&1") != 0)
-        return -1;
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
-    fputs(doc, f);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "xmllint --noout --nonet '%s' 2>&1", path);
-    f = popen(cmd, "r");
-    assert_non_null(f);
-    {
-        char line[512];
-
-        while (fgets(line, sizeof(line), f) != NULL)
-            fprintf(stderr, "xmllint: %s", line);
-    }
-    rc = pclose(f);
-    unlink(path);
-    return rc == 0 ? 1 : 0;
-}
-
-static void
-assert_xml_ok(const char *doc)
-{
-    const char *why;
-
-    if (!xml_well_formed(doc, &why))
-        fail_msg("not well-formed (%s):\n%s", why, doc);
-    assert_int_not_equal(xmllint_verdict(doc), 0);
-}
+static const XmlRules page_rules = {known_element, true};
 
 /* Every <svg>...</svg> of the page, each checked on its own; how many there were. */
 static size_t
@@ -400,7 +186,7 @@ assert_charts_ok(const char *html)
         end += strlen("</svg>");
         svg = strndup(p, (size_t) (end - p));
         assert_non_null(svg);
-        assert_xml_ok(svg);
+        assert_xml_ok(svg, &page_rules);
         assert_contains(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
         assert_contains(svg, "longest query (right axis)");
         free(svg);
@@ -432,15 +218,15 @@ test_checker_rejects_broken_xml(void **state)
     const char *why;
 
     (void) state;
-    assert_true(xml_well_formed("<!DOCTYPE html><p x=\"1\"><a/>t &amp; u</p>", &why));
-    assert_false(xml_well_formed("<p><a></p></a>", &why));
-    assert_false(xml_well_formed("<p><script>x</script></p>", &why));
-    assert_false(xml_well_formed("<p><a onclick=\"x\"/></p>", &why));
-    assert_false(xml_well_formed("<a>x & y</a>", &why));
-    assert_false(xml_well_formed("<a t=\"<\"/>", &why));
-    assert_false(xml_well_formed("<a>\x01</a>", &why));
-    assert_false(xml_well_formed("<a>\xff</a>", &why));
-    assert_false(xml_well_formed("<p><meta charset=\"utf-8\"></p>", &why));
+    assert_true(xml_well_formed("<!DOCTYPE html><p x=\"1\"><a/>t &amp; u</p>", &page_rules, &why));
+    assert_false(xml_well_formed("<p><a></p></a>", &page_rules, &why));
+    assert_false(xml_well_formed("<p><script>x</script></p>", &page_rules, &why));
+    assert_false(xml_well_formed("<p><a onclick=\"x\"/></p>", &page_rules, &why));
+    assert_false(xml_well_formed("<a>x & y</a>", &page_rules, &why));
+    assert_false(xml_well_formed("<a t=\"<\"/>", &page_rules, &why));
+    assert_false(xml_well_formed("<a>\x01</a>", &page_rules, &why));
+    assert_false(xml_well_formed("<a>\xff</a>", &page_rules, &why));
+    assert_false(xml_well_formed("<p><meta charset=\"utf-8\"></p>", &page_rules, &why));
 }
 
 static void
@@ -452,7 +238,7 @@ test_hostile_strings_are_escaped(void **state)
     (void) state;
     build(&f);
     html = render(&f.page);
-    assert_xml_ok(html);
+    assert_xml_ok(html, &page_rules);
     /* Not one tag or attribute of the hostile strings survives. */
     assert_not_contains(html, "<script");
     assert_not_contains(html, "<img");
@@ -541,7 +327,7 @@ test_incidents(void **state)
     f.page.n_incidents = 0;
     f.page.store_error = "could not open store \"/x\": <denied>";
     html = render(&f.page);
-    assert_xml_ok(html);
+    assert_xml_ok(html, &page_rules);
     assert_contains(html, "Incidents and samples could not be read: could not open store "
                           "&quot;/x&quot;: &lt;denied&gt;");
     assert_contains(html, "Unknown: the store could not be read.");
@@ -585,7 +371,7 @@ test_no_targets(void **state)
     memset(&page, 0, sizeof(page));
     page.now = NOW;
     html = render(&page);
-    assert_xml_ok(html);
+    assert_xml_ok(html, &page_rules);
     assert_contains(html, "<title>pgmedic: no targets</title>");
     assert_contains(html, "No target is configured.");
     assert_not_contains(html, "http-equiv=\"refresh\"");
