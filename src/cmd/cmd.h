@@ -61,6 +61,12 @@ typedef struct
     CmdOptions opts;
     Config conf;
     ConnSpec *spec; /* NULL with --from */
+    /*
+     * The target's reserved_conninfo, once a snapshot had to be taken
+     * through it (normal logins refused for lack of slots); NULL otherwise.
+     * What acts on that snapshot acts through it too (cmd_act_spec).
+     */
+    ConnSpec *reserved_spec;
     const Target *target; /* the configuration's target, NULL when none */
     bool collect_host;    /* also read host facts (disk, WAL, log) when local */
     struct Store *store;  /* opened on first use by cmd_store(); closed by cmd_teardown() */
@@ -107,6 +113,13 @@ int cmd_setup_with(int argc, char **argv, const CmdHelp *help, void *state, CmdC
  * looks at a server starts.  -1 when the command should exit with *exit_code;
  * otherwise *exit_code is EXIT_UNKNOWN until the command decides.
  */
+/*
+ * The connection to act with on snap: the reserved_conninfo it was taken
+ * through when normal logins were refused for lack of slots (a full server
+ * refuses the normal login to act as well), the command's own otherwise.
+ */
+const ConnSpec *cmd_act_spec(const CmdContext *ctx, const Snapshot *snap);
+
 int cmd_start(int argc, char **argv, const CmdHelp *help, void *state, CmdContext *ctx,
               Arena **arena, int *exit_code);
 

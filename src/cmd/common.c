@@ -437,6 +437,7 @@ cmd_teardown(CmdContext *ctx)
 {
     store_close(ctx->store);
     connspec_free(ctx->spec);
+    connspec_free(ctx->reserved_spec);
     conf_free(&ctx->conf);
     free(ctx->opts.sets);
     free(ctx->opts.args);
@@ -451,24 +452,23 @@ cmd_teardown(CmdContext *ctx)
 static int
 take_through_reserved(CmdContext *ctx, Arena *arena, Snapshot *snap)
 {
-    ConnSpec *spec;
     Snapshot inside;
     PmError err;
     const char *refused = snap->failure_message;
 
-    spec = connspec_new(ctx->target->reserved_conninfo, NULL, NULL, NULL, NULL, &err);
-    if (spec == NULL)
+    if (ctx->reserved_spec == NULL &&
+        (ctx->reserved_spec = connspec_new(ctx->target->reserved_conninfo, NULL, NULL, NULL, NULL,
+                                           &err)) == NULL)
     {
         pm_log_pm_error(&err);
         return -1;
     }
-    if (probe_snapshot(spec, &ctx->conn_opts, &ctx->probe_opts, arena, &inside, &err) != 0)
+    if (probe_snapshot(ctx->reserved_spec, &ctx->conn_opts, &ctx->probe_opts, arena, &inside,
+                       &err) != 0)
     {
-        connspec_free(spec);
         pm_log_pm_error(&err);
         return -1;
     }
-    connspec_free(spec);
     if (inside.failure != CONN_OK)
     {
         pm_log_warning("could not look inside through reserved_conninfo either: %s",
@@ -481,6 +481,14 @@ take_through_reserved(CmdContext *ctx, Arena *arena, Snapshot *snap)
     *snap = inside;
     pm_log_info("normal logins refused; snapshot taken through a reserved slot");
     return 0;
+}
+
+const ConnSpec *
+cmd_act_spec(const CmdContext *ctx, const Snapshot *snap)
+{
+    if (snap != NULL && snap->via_reserved_slot && ctx->reserved_spec != NULL)
+        return ctx->reserved_spec;
+    return ctx->spec;
 }
 
 /* Host facts when the server's data directory is on this machine. */

@@ -251,6 +251,15 @@ audit_finish(FixRun *run, const char *error)
         printf("audit #%lld: %s\n", (long long) run->audit.audit_id, run->audit.status);
 }
 
+/* The first lines of every fix: what, where, and through which login. */
+static void
+print_header(const FixRun *run, const char *action)
+{
+    printf("pgmedic fix %s on %s%s\n", action, run->snap.target, run->opts->apply ? "" : " (dry run)");
+    if (run->snap.via_reserved_slot)
+        printf("every ordinary slot is taken: looking and acting through reserved_conninfo\n");
+}
+
 /* A read-write connection for acting, bounded like every other. */
 static PgConn *
 connect_to_act(FixRun *run, int64_t query_timeout_ms, int64_t lock_timeout_ms)
@@ -262,7 +271,7 @@ connect_to_act(FixRun *run, int64_t query_timeout_ms, int64_t lock_timeout_ms)
     opts.read_only = false;
     opts.query_timeout_ms = query_timeout_ms;
     opts.lock_timeout_ms = lock_timeout_ms;
-    conn = pgconn_open(run->ctx->spec, &opts, &attempt);
+    conn = pgconn_open(cmd_act_spec(run->ctx, &run->snap), &opts, &attempt);
     if (conn == NULL)
         pm_log_error("could not connect to %s: %s", attempt.label, attempt.message);
     else
@@ -375,7 +384,7 @@ fix_signals(FixRun *run, SignalAction action)
     rules.protect_applications = ctx->conf.safety.protect_applications;
     rules.protect_roles = ctx->conf.safety.protect_roles;
     rules.max_terminations = ctx->conf.safety.max_terminations;
-    rules.may_signal_superuser = run->snap.is_superuser;
+    rules.may_signal_superuser = snapshot_may_signal_superuser(&run->snap);
     if (plan_signals(&run->snap, &req, &rules, run->arena, &plan) != 0)
     {
         pm_log_error("out of memory");
@@ -384,8 +393,7 @@ fix_signals(FixRun *run, SignalAction action)
 
     verb = action == FIX_CANCEL_LONG ? "cancel" : "terminate";
     format_duration_ms(req.age_ms, age, sizeof(age));
-    printf("pgmedic fix %s on %s%s\n", plan_action_name(action), run->snap.target,
-           o->apply ? "" : " (dry run)");
+    print_header(run, plan_action_name(action));
     if (plan.n_items == 0)
     {
         printf("nothing to do: no session matches (threshold %s", age);
@@ -721,7 +729,7 @@ fix_tables(FixRun *run, const char *action)
     if (n_names == 0)
         n_names = tables_needing(&run->snap, &ctx->conf.thresholds, is_vacuum, names,
                                  PM_LENGTHOF(names), run->arena);
-    printf("pgmedic fix %s on %s%s\n", action, run->snap.target, o->apply ? "" : " (dry run)");
+    print_header(run, action);
     if (n_names == 0)
     {
         printf("nothing to do: no table %s (and none named)\n",
@@ -873,7 +881,7 @@ fix_tables(FixRun *run, const char *action)
             ConnAttempt attempt;
 
             wopts.read_only = true;
-            progress.watcher = pgconn_open(ctx->spec, &wopts, &attempt);
+            progress.watcher = pgconn_open(cmd_act_spec(ctx, &run->snap), &wopts, &attempt);
             progress.pid = act_backend_pid(conn);
             snprintf(label, sizeof(label), "building %s", index_names[i]);
             progress.label = label;
@@ -1036,7 +1044,7 @@ fix_slow_log(FixRun *run)
         }
     }
     snprintf(sql, sizeof(sql), "ALTER SYSTEM SET log_min_duration_statement = '%s'", value);
-    printf("pgmedic fix %s on %s%s\n", action, run->snap.target, o->apply ? "" : " (dry run)");
+    print_header(run, action);
     printf("log_min_duration_statement is %s now; %s:\n  %s;\n  SELECT pg_reload_conf();\n",
            current, o->apply ? "will run" : "would run", sql);
     if (!o->apply)
@@ -1110,9 +1118,8 @@ fix_command(FixRun *run, const char *action)
         pm_log_hint("Set it in the [target NAME] section of the configuration and use -t NAME.");
         return EXIT_UNKNOWN;
     }
-    printf("pgmedic fix %s on %s%s\nwill run: %s\nthen wait up to %.0fs until the server accepts "
-           "connections\n",
-           action, run->snap.target, run->opts->apply ? "" : " (dry run)", command,
+    print_header(run, action);
+    printf("will run: %s\nthen wait up to %.0fs until the server accepts connections\n", command,
            (double) wait_ms / 1000.0);
     if (!run->opts->apply)
     {

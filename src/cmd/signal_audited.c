@@ -60,7 +60,7 @@ signal_audited_open_log(SignalAudited *run, const CmdContext *ctx, const Snapsho
     AuditBegin row;
 
     memset(run, 0, sizeof(*run));
-    run->may_signal_superuser = snap->is_superuser;
+    run->may_signal_superuser = snapshot_may_signal_superuser(snap);
     run->store = store_open(ctx->conf.store, err);
     if (run->store == NULL)
         return -1;
@@ -99,7 +99,7 @@ signal_audited_begin(SignalAudited *run, CmdContext *ctx, const Snapshot *snap, 
     opts.read_only = false;
     opts.query_timeout_ms = ctx->conf.query_timeout_ms;
     opts.lock_timeout_ms = 1000;
-    run->conn = pgconn_open(ctx->spec, &opts, &attempt);
+    run->conn = pgconn_open(cmd_act_spec(ctx, snap), &opts, &attempt);
     if (run->conn == NULL)
     {
         PmError ignored;

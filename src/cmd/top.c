@@ -395,7 +395,7 @@ ask(Top *t, TuiSignal what)
     rules.protect_applications = t->ctx->conf.safety.protect_applications;
     rules.protect_roles = t->ctx->conf.safety.protect_roles;
     rules.max_terminations = t->ctx->conf.safety.max_terminations;
-    rules.may_signal_superuser = t->snap.is_superuser;
+    rules.may_signal_superuser = snapshot_may_signal_superuser(&t->snap);
     if (tui_plan_signal(&t->snap, pid, what, &rules, t->arena, &plan) != 0)
     {
         say(t, TUI_ATTR_CRITICAL, "out of memory");

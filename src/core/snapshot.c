@@ -105,3 +105,9 @@ snapshot_state_is_idle_in_xact(const char *state)
 {
     return state != NULL && strncmp(state, "idle in transaction", 19) == 0;
 }
+
+bool
+snapshot_may_signal_superuser(const Snapshot *snap)
+{
+    return snap->is_superuser && !snap->via_reserved_slot;
+}

@@ -209,6 +209,14 @@ const char *snapshot_failure_name(ConnFailure failure);
 /* The inverse; -1 when name is not a failure kind. */
 int snapshot_failure_from_name(const char *name);
 
+/*
+ * Whether pgmedic may signal superusers' sessions on this server: its role
+ * is a superuser, and it does not look through reserved_conninfo (that role
+ * is for getting in when the server is full, and acts only where the
+ * ordinary role could).
+ */
+bool snapshot_may_signal_superuser(const Snapshot *snap);
+
 /* Usable slots for ordinary roles: max_connections minus the reserved ones. */
 int64_t snapshot_usable_slots(const Snapshot *snap);
 

@@ -1524,7 +1524,37 @@ test_too_many_clients_through_reserved_slot(void **state)
                         h_json_str(f, "actions.0")); /* the first with a command */
     h_run_free(&r);
 
-    /* The reserved slots taken as well: nothing gets in. */
+    /*
+     * The command triage gave works on the full server: fix acts through the
+     * reserved slot it looked through (its normal login is refused too), and
+     * the slots come free.
+     */
+    RUN_BARE(&r, "fix", "terminate-idle", "--application", "filler-app", "--idle-for", "1s", "-c",
+             conf, "-t", "t", "--apply");
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_CONTAINS(r.out, "reserved");
+    h_run_free(&r);
+    for (int i = 0; i < 7; i++)
+        assert_true(h_wait_pid_gone(pids[i], 10.0));
+    {
+        HConnOpts o = {.user = "app_user"};
+        PGconn *conn = h_session_open(&cl, &o);
+
+        assert_non_null(conn); /* app_user gets in again */
+    }
+
+    /* Full again, then the reserved slots taken as well: nothing gets in. */
+    for (int i = 0; i < 6; i++)
+    {
+        HConnOpts o = {.application_name = "filler-app", .user = "app_user"};
+
+        assert_non_null(h_session_open(&cl, &o));
+    }
+    {
+        HConnOpts o = {.user = "app_user"};
+
+        assert_true(h_wait_conn_error(&cl, &o, "reserved", 10.0));
+    }
     assert_int_equal(h_sessions_open_idle(&cl, 3, "su-filler", false, NULL), 3);
     assert_true(h_wait_conn_error(&cl, NULL, "too many clients", 10.0));
     RUN_BARE(&r, "triage", "-c", conf, "-t", "t", "--format", "json");

@@ -130,6 +130,14 @@ test_snapshot_usable_slots(void **state)
     assert_string_equal(snapshot_failure_name(CONN_TOO_MANY_CLIENTS), "too_many_clients");
     assert_int_equal(snapshot_failure_from_name("timeout"), CONN_TIMEOUT);
     assert_int_equal(snapshot_failure_from_name("bogus"), -1);
+    assert_string_equal(snapshot_failure_name(CONN_CONNECTION_LIMIT), "connection_limit");
+    /* Superusers' sessions: only for a superuser pgmedic, never through reserved_conninfo. */
+    snap.is_superuser = false;
+    assert_false(snapshot_may_signal_superuser(&snap));
+    snap.is_superuser = true;
+    assert_true(snapshot_may_signal_superuser(&snap));
+    snap.via_reserved_slot = true;
+    assert_false(snapshot_may_signal_superuser(&snap));
 }
 
 int
