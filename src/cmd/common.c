@@ -454,7 +454,6 @@ take_through_reserved(CmdContext *ctx, Arena *arena, Snapshot *snap)
 {
     Snapshot inside;
     PmError err;
-    const char *refused = snap->failure_message;
 
     if (ctx->reserved_spec == NULL &&
         (ctx->reserved_spec = connspec_new(ctx->target->reserved_conninfo, NULL, NULL, NULL, NULL,
@@ -469,15 +468,12 @@ take_through_reserved(CmdContext *ctx, Arena *arena, Snapshot *snap)
         pm_log_pm_error(&err);
         return -1;
     }
-    if (inside.failure != CONN_OK)
+    if (!snapshot_take_inside(&inside, snap))
     {
         pm_log_warning("could not look inside through reserved_conninfo either: %s",
                        inside.failure_message ? inside.failure_message : "?");
         return 0;
     }
-    inside.via_reserved_slot = true;
-    inside.refused_message = refused;
-    inside.target = snap->target; /* the target is still the one refused */
     *snap = inside;
     pm_log_info("normal logins refused; snapshot taken through a reserved slot");
     return 0;

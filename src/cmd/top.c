@@ -222,6 +222,14 @@ typedef struct
     int job_state;     /* PROBE_* of the last step */
     bool job_finished; /* done, waiting to be shown (not while a y/N is asked) */
     int64_t job_started_ms;
+    /*
+     * Normal logins refused for lack of slots: the job looks again through
+     * the target's reserved_conninfo, on a connection of its own closed
+     * right after (as serve does).  refused is the first job's snapshot.
+     */
+    bool in_reserved;
+    Snapshot refused;
+    PgConn *reserved_slot;
     int64_t next_probe_ms;
     double last_ok_at, down_since;
     char data_directory[1024]; /* from the last snapshot that reached the server: */
@@ -290,6 +298,42 @@ start_probe(Top *t)
     t->job_started_ms = pm_clock_ms();
     t->job_finished = false;
     t->job_state = PROBE_WANT_READ;
+}
+
+/*
+ * The job is done.  When normal logins were refused for lack of slots and
+ * the target has a reserved_conninfo, look again through it: the screen then
+ * shows who fills the server, and the kill keys act through the same login
+ * (cmd_act_spec).  Returns true when a job is running again.
+ */
+static bool
+look_through_reserved(Top *t)
+{
+    if (!t->in_reserved)
+    {
+        if (t->job_state != PROBE_DONE || t->job_snap.failure != CONN_TOO_MANY_CLIENTS ||
+            t->ctx->reserved_spec == NULL)
+            return false;
+        t->refused = t->job_snap;
+        probe_job_free(t->job);
+        memset(&t->job_snap, 0, sizeof(t->job_snap));
+        t->job = probe_job_start(&t->reserved_slot, t->ctx->reserved_spec, &t->ctx->conn_opts,
+                                 &t->probe_opts, t->job_arena, &t->job_snap);
+        if (t->job != NULL)
+        {
+            t->in_reserved = true;
+            t->job_state = PROBE_WANT_READ;
+            return true;
+        }
+        t->job_snap = t->refused;
+        return false;
+    }
+    pgconn_close(t->reserved_slot);
+    t->reserved_slot = NULL;
+    t->in_reserved = false;
+    if (t->job_state == PROBE_DONE && !snapshot_take_inside(&t->job_snap, &t->refused))
+        t->job_snap = t->refused;
+    return false;
 }
 
 /* While the server is down: the host's facts (disk, the log's last FATAL lines). */
@@ -959,7 +1003,7 @@ top_loop(Top *t)
         if (t->job != NULL && !t->job_finished)
         {
             t->job_state = probe_job_step(t->job);
-            if (t->job_state <= 0)
+            if (t->job_state <= 0 && !look_through_reserved(t))
                 t->job_finished = true;
         }
         /* A y/N question is about the snapshot on the screen: a new one waits for the answer. */
@@ -1073,6 +1117,13 @@ cmd_top(int argc, char **argv)
         pm_log_hint("For a one-shot look without one, run \"pgmedic triage\".");
         goto done;
     }
+    if (ctx.target != NULL && ctx.target->reserved_conninfo[0] != '\0' &&
+        (ctx.reserved_spec = connspec_new(ctx.target->reserved_conninfo, NULL, NULL, NULL, NULL,
+                                          &err)) == NULL)
+    {
+        pm_log_pm_error(&err);
+        goto done;
+    }
     t.ctx = &ctx;
     t.opts = &opts;
     t.view = opts.view;
@@ -1114,6 +1165,7 @@ done:
     release_stderr(held, saved_stderr);
     probe_job_free(t.job);
     pgconn_close(t.slot);
+    pgconn_close(t.reserved_slot);
     arena_free(t.job_arena);
     arena_free(t.arena);
     cmd_teardown(&ctx);

@@ -111,3 +111,14 @@ snapshot_may_signal_superuser(const Snapshot *snap)
 {
     return snap->is_superuser && !snap->via_reserved_slot;
 }
+
+bool
+snapshot_take_inside(Snapshot *inside, const Snapshot *refused)
+{
+    if (inside->failure != CONN_OK)
+        return false;
+    inside->via_reserved_slot = true;
+    inside->refused_message = refused->failure_message;
+    inside->target = refused->target; /* the target is still the one refused */
+    return true;
+}

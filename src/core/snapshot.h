@@ -210,6 +210,15 @@ const char *snapshot_failure_name(ConnFailure failure);
 int snapshot_failure_from_name(const char *name);
 
 /*
+ * inside was taken through the target's reserved_conninfo after refused
+ * (normal logins refused for lack of slots).  When inside reached the
+ * server it becomes the snapshot of the target: marked via_reserved_slot,
+ * with refused's message and target name; true.  Otherwise false, and the
+ * caller keeps refused.
+ */
+bool snapshot_take_inside(Snapshot *inside, const Snapshot *refused);
+
+/*
  * Whether pgmedic may signal superusers' sessions on this server: its role
  * is a superuser, and it does not look through reserved_conninfo (that role
  * is for getting in when the server is full, and acts only where the

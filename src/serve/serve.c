@@ -813,13 +813,7 @@ step_probe(Server *srv, Watch *w)
         {
             pgconn_close(w->reserved_conn);
             w->reserved_conn = NULL;
-            if (w->job_snap.failure == CONN_OK)
-            {
-                w->job_snap.via_reserved_slot = true;
-                w->job_snap.refused_message = w->refused.failure_message;
-                w->job_snap.target = w->refused.target; /* still the target that refused */
-            }
-            else
+            if (!snapshot_take_inside(&w->job_snap, &w->refused))
             {
                 slog("warning", w->name, "probe_failed",
                      "could not look inside through reserved_conninfo either: %s",

@@ -466,6 +466,84 @@ test_top_lock_chain_terminate_root(void **state)
     }
 }
 
+/*
+ * A full server: every ordinary slot taken by an application, so top's own
+ * login is refused.  With the target's reserved_conninfo top looks through a
+ * reserved slot, shows who fills the server, and K terminates through the
+ * same login (the audit row names its role).
+ */
+static void
+test_top_full_server_through_reserved_slot(void **state)
+{
+    const char *const sets[] = {"max_connections=8", "superuser_reserved_connections=3", NULL};
+    HCluster full;
+    char text[4 * H_PATH_MAX], extra[2 * H_PATH_MAX], want[128], *conf, *s;
+    int pids[5], victim = 0;
+    HRun r;
+    json_t *audit, *row;
+
+    (void) state;
+    memset(&full, 0, sizeof(full));
+    assert_int_equal(h_cluster_start(&full, sets), 0);
+    assert_int_equal(h_sql(&full, "CREATE ROLE app_user LOGIN"), 0);
+    for (int i = 0; i < 5; i++)
+    {
+        HConnOpts o = {.application_name = "filler-app", .user = "app_user"};
+        PGconn *conn = h_session_open(&full, &o);
+
+        assert_non_null(conn);
+        pids[i] = PQbackendPID(conn);
+    }
+    {
+        HConnOpts o = {.user = "app_user"};
+
+        assert_true(h_wait_conn_error(&full, &o, "reserved", 10.0));
+    }
+    snprintf(text, sizeof(text),
+             "[target t]\nconninfo = host=%s port=%s user=app_user dbname=postgres\n"
+             "reserved_conninfo = host=%s port=%s user=postgres dbname=postgres\n",
+             full.host, full.port, full.host, full.port);
+    conf = h_write_tmpfile("top-reserved", text);
+    assert_non_null(conf);
+    snprintf(extra, sizeof(extra), "-c '%s' -t t", conf);
+    start_top(extra);
+
+    s = WAIT_SCREEN(15.0, "seen through a reserved slot", "filler-app");
+    free(s);
+    key_named("Home");
+    s = WAIT_SCREEN(5.0, "\n> ");
+    for (int i = 0; i < 5; i++)
+    {
+        char pid[24];
+
+        snprintf(pid, sizeof(pid), "\n> %d ", pids[i]);
+        if (strstr(s, pid) != NULL)
+            victim = pids[i];
+    }
+    if (victim == 0)
+        fprintf(stderr, "harness: the selected row is none of the application's:\n%s\n", s);
+    free(s);
+    assert_int_not_equal(victim, 0); /* the selected row is one of the application's */
+    keys("K");
+    snprintf(want, sizeof(want), "Terminate pid %d? [y/N]", victim);
+    free(WAIT_SCREEN(5.0, want));
+    keys("y");
+    snprintf(want, sizeof(want), "pid %d: signalled", victim);
+    free(WAIT_SCREEN(10.0, want));
+    assert_true(h_wait_pid_gone(victim, 10.0));
+    quit_top();
+
+    audit = audit_json(&r);
+    assert_int_equal(json_array_size(audit), 1);
+    row = json_array_get(audit, 0);
+    assert_string_equal(h_json_str(row, "status"), "done");
+    assert_string_equal(h_json_str(row, "db_role"), "postgres"); /* the reserved login acted */
+    assert_string_equal(h_json_str(row, "result.0.outcome"), "signalled");
+    h_run_free(&r);
+    free(conf);
+    h_cluster_stop(&full);
+}
+
 static void
 test_top_dry_run_does_nothing(void **state)
 {
@@ -661,6 +739,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_top_lock_chain_terminate_root, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_top_dry_run_does_nothing, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_top_full_server_through_reserved_slot, test_setup,
+                                        test_teardown),
         cmocka_unit_test_setup_teardown(test_top_server_down_and_back, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_top_needs_a_terminal, test_setup, test_teardown),
     };
