@@ -1131,27 +1131,6 @@ exported_metrics(List *out)
     assert_true(out->n >= 20); /* 24 when this test was written */
 }
 
-/* text with every from replaced by to; caller frees. */
-static char *
-replace_all(const char *text, const char *from, const char *to)
-{
-    size_t n = h_count_substr(text, from), flen = strlen(from), tlen = strlen(to);
-    char *out = malloc(strlen(text) + n * tlen + 1), *o = out;
-    const char *p = text, *hit;
-
-    assert_non_null(out);
-    while ((hit = strstr(p, from)) != NULL)
-    {
-        memcpy(o, p, (size_t) (hit - p));
-        o += hit - p;
-        memcpy(o, to, tlen);
-        o += tlen;
-        p = hit + flen;
-    }
-    memcpy(o, p, strlen(p) + 1);
-    return out;
-}
-
 static void
 test_grafana_dashboard(void **state)
 {
@@ -1237,9 +1216,9 @@ test_grafana_dashboard(void **state)
         strcpy(yml, "groups:\n  - name: dashboard\n    rules:\n");
         for (i = 0; i < exprs.n; i++)
         {
-            char *a = replace_all(exprs.items[i], "$__rate_interval", "5m");
-            char *b = replace_all(a, "$target", ".*");
-            char *c = replace_all(b, "'", "''");
+            char *a = h_replace_all(exprs.items[i], "$__rate_interval", "5m");
+            char *b = h_replace_all(a, "$target", ".*");
+            char *c = h_replace_all(b, "'", "''");
             size_t need = strlen(yml) + strlen(c) + 128;
 
             if (need > cap)

@@ -503,18 +503,6 @@ wait_accepting(const HCluster *c, double timeout_s)
     return true;
 }
 
-/* pgmedic's client backends on c. */
-static long
-pgmedic_backends(HCluster *c)
-{
-    char *v = h_sql_value(c, "SELECT count(*) FROM pg_catalog.pg_stat_activity "
-                             "WHERE application_name = 'pgmedic'");
-    long n = v ? strtol(v, NULL, 10) : -1;
-
-    free(v);
-    return n;
-}
-
 static bool
 wait_pgmedic_backends_at_most(HCluster *c, long n, double timeout_s)
 {
@@ -1570,7 +1558,7 @@ after_fault(const char *what, int a_down, double a_probes_before, HCluster *a, H
                 a_down, probes_of("a"), a_probes_before);
     assert_int_equal(a_down, 0);
     assert_true(probes_of("a") >= a_probes_before + 1);
-    assert_true(pgmedic_backends(a) <= 1);
+    assert_true(h_pgmedic_backends(a) <= 1);
     if (!wait_pgmedic_backends_at_most(b, 1, 10.0))
         fail_msg("%s on b: more than one pgmedic backend stays on b", what);
 }

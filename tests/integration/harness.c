@@ -1769,6 +1769,37 @@ h_daemon_log(const HDaemon *d)
     return text != NULL ? text : xstrdup("");
 }
 
+long
+h_pgmedic_backends(HCluster *c)
+{
+    /* The harness's own admin session is "harness-admin": not counted. */
+    char *v = h_sql_value(c, "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+                             "WHERE application_name = 'pgmedic'");
+    long n = v ? strtol(v, NULL, 10) : -1;
+
+    free(v);
+    return n;
+}
+
+char *
+h_replace_all(const char *text, const char *from, const char *to)
+{
+    size_t n = h_count_substr(text, from), flen = strlen(from), tlen = strlen(to);
+    char *out = xrealloc(NULL, strlen(text) + n * (tlen > flen ? tlen - flen : 0) + 1), *o = out;
+    const char *p = text, *hit;
+
+    while ((hit = strstr(p, from)) != NULL)
+    {
+        memcpy(o, p, (size_t) (hit - p));
+        o += hit - p;
+        memcpy(o, to, tlen);
+        o += tlen;
+        p = hit + flen;
+    }
+    memcpy(o, p, strlen(p) + 1);
+    return out;
+}
+
 bool
 h_maps_contain(pid_t pid, const char *needle)
 {

@@ -190,6 +190,9 @@ int h_sql(HCluster *c, const char *sql);
 /* First column of the first row as text (caller frees), or NULL. */
 char *h_sql_value(HCluster *c, const char *sql);
 
+/* pgmedic's client backends on c right now (application_name 'pgmedic'), or -1. */
+long h_pgmedic_backends(HCluster *c);
+
 /*
  * Polls sql (one boolean column, one row) every 20 ms until it returns true
  * or timeout_s passes; true when it held.  One admin connection is used and
@@ -299,6 +302,9 @@ char *h_daemon_log(const HDaemon *d);
  * needle (/proc/PID/maps): which shared libraries it has loaded.
  */
 bool h_maps_contain(pid_t pid, const char *needle);
+
+/* text with every `from` replaced by `to` (from not empty); caller frees. */
+char *h_replace_all(const char *text, const char *from, const char *to);
 
 /* A TCP port on 127.0.0.1 nothing listens on now, from H_DAEMON_PORTS. */
 #define H_DAEMON_PORTS "57500-57999"

@@ -68,27 +68,6 @@ run_promtool(HRun *r, const char *const *args)
     assert_int_equal(h_exec(r, NULL, argv, NULL, 60.0), 0);
 }
 
-/* text with every `from` replaced by `to`; caller frees. */
-static char *
-replace_all(const char *text, const char *from, const char *to)
-{
-    size_t n = h_count_substr(text, from), flen = strlen(from), tlen = strlen(to);
-    char *out = malloc(strlen(text) + n * (tlen > flen ? tlen - flen : 0) + 1), *o = out;
-    const char *p = text, *hit;
-
-    assert_non_null(out);
-    while ((hit = strstr(p, from)) != NULL)
-    {
-        memcpy(o, p, (size_t)(hit - p));
-        o += hit - p;
-        memcpy(o, to, tlen);
-        o += tlen;
-        p = hit + flen;
-    }
-    memcpy(o, p, strlen(p) + 1);
-    return out;
-}
-
 static char *
 read_src(const char *name)
 {
@@ -224,7 +203,7 @@ test_rules_promtool_unit_tests_catch_a_broken_rule(void **state)
 
     (void)state;
     assert_int_equal(h_count_substr(rules, "pgmedic_connection_slots_usable >= 0.8\n"), 1);
-    broken = replace_all(rules, "pgmedic_connection_slots_usable >= 0.8\n",
+    broken = h_replace_all(rules, "pgmedic_connection_slots_usable >= 0.8\n",
                          "pgmedic_connection_slots_usable >= 0.85\n");
     rules_path = h_write_tmpfile("broken-rules", broken);
     assert_non_null(rules_path);
@@ -235,7 +214,7 @@ test_rules_promtool_unit_tests_catch_a_broken_rule(void **state)
 
         assert_non_null(test);
         assert_int_equal(h_count_substr(test, "../../rules/pgmedic.rules.yml"), 1);
-        moved = replace_all(test, "../../rules/pgmedic.rules.yml", rules_path);
+        moved = h_replace_all(test, "../../rules/pgmedic.rules.yml", rules_path);
         copies[i] = h_write_tmpfile("promtool-test", moved);
         assert_non_null(copies[i]);
         args[n++] = copies[i];

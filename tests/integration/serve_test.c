@@ -150,18 +150,6 @@ start_serve(HDaemon *d, const char *conf, int port, const char *const *more_env)
     }
 }
 
-/* pgmedic's client backends on c right now. */
-static long
-pgmedic_backends(HCluster *c)
-{
-    char *v = h_sql_value(c, "SELECT count(*) FROM pg_stat_activity "
-                             "WHERE application_name = 'pgmedic' AND pid <> pg_backend_pid()");
-    long n = v ? strtol(v, NULL, 10) : -1;
-
-    free(v);
-    return n;
-}
-
 static void
 signal_cluster(const HCluster *c, int sig)
 {
@@ -242,7 +230,7 @@ test_serve_fleet(void **state)
     /* One connection per target, never more, across many probes. */
     for (i = 0; i < 20; i++)
     {
-        long na = pgmedic_backends(&a), nb = pgmedic_backends(&b);
+        long na = h_pgmedic_backends(&a), nb = h_pgmedic_backends(&b);
 
         most_a = na > most_a ? na : most_a;
         most_b = nb > most_b ? nb : most_b;
@@ -275,7 +263,7 @@ test_serve_fleet(void **state)
     assert_true(wait_metric(metrics_url, 0, 15, "pgmedic_up", "target=\"b\"", NULL));
     signal_cluster(&b, SIGCONT);
     assert_true(wait_metric(metrics_url, 1, 20, "pgmedic_up", "target=\"b\"", NULL));
-    assert_true(pgmedic_backends(&b) <= 1);
+    assert_true(h_pgmedic_backends(&b) <= 1);
 
     /* /probe: one target, probed on demand; unknown ones are 404. */
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?target=a", port);
